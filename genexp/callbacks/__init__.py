@@ -1,0 +1,1 @@
+"""Lightning callbacks: metrics, sample figures, guards and run bookkeeping."""

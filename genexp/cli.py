@@ -1,0 +1,100 @@
+"""The ``genexp`` command: checks the command line before Hydra runs, prints user errors on one line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable
+
+from genexp.config import CONFIG_DIR, register_resolvers
+from genexp.errors import GenexpError
+
+_HYDRA_FLAGS_WITHOUT_RUN = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "--resolve", "--version")
+
+
+def group_options(group: str) -> list[str]:
+    """The option names of a config group (YAML files in ``configs/<group>/``)."""
+    folder = CONFIG_DIR / group
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def _split_values(value: str) -> list[str]:
+    value = value.strip()
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    if value.startswith(("choice(", "range(", "glob(")):
+        return []
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def check_group_choices(overrides: list[str]) -> None:
+    """Raise a one-line ``ConfigError`` for an unknown config-group option (e.g. ``model=foo``)."""
+    from genexp.errors import ConfigError
+
+    for item in overrides:
+        if "=" not in item:
+            continue
+        key, value = item.split("=", 1)
+        group = key.lstrip("+~").split("@", 1)[0]
+        if group.startswith("hydra"):
+            continue  # launcher/sweeper plugins register options of their own
+        options = group_options(group)
+        if not options or value in ("null", ""):
+            continue
+        for choice in _split_values(value):
+            if choice not in options:
+                raise ConfigError(f"unknown {group} {choice!r}; choose one of: {', '.join(options)}")
+
+
+def precompose(overrides: list[str]) -> None:
+    """Compose the config (first value of any sweep) so unknown keys and bad types fail in one line."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from genexp.config import validate
+    from genexp.errors import ConfigError
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as err:
+        raise ConfigError(f"cannot parse the command line: {str(err).splitlines()[0]}") from None
+    single = []
+    for ov in parsed:
+        if ov.key_or_group.startswith("hydra"):
+            continue
+        if ov.is_sweep_override():
+            first = next(iter(ov.sweep_iterator()), None)
+            single.append(f"{ov.get_key_element()}={ov._get_value_element_as_str(first)}")
+        else:
+            single.append(ov.input_line)
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(config_name="train", overrides=single)
+            validate(cfg)
+    except (HydraException, OmegaConfBaseException) as err:
+        message = " ".join(str(err).split())
+        raise ConfigError(message) from None
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def run_cli(entry: Callable[[], None]) -> None:
+    """Check the command line, then run the Hydra entry point; user errors exit 2 on one line."""
+    register_resolvers()
+    args = sys.argv[1:]
+    full = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    try:
+        if not any(a in _HYDRA_FLAGS_WITHOUT_RUN or a.startswith("--cfg") for a in args):
+            overrides = [a for a in args if not a.startswith("-")]
+            check_group_choices(overrides)
+            precompose(overrides)
+        entry()
+    except GenexpError as err:
+        if full:
+            raise
+        print(f"genexp: error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,191 @@
+"""Config resolvers, run-folder resolution, resume handling and up-front validation."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from genexp.errors import CheckpointError, ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def project_root() -> Path:
+    """The source checkout holding this package (editable install), else the working directory."""
+    here = Path(__file__).resolve().parent.parent
+    if (here / "pyproject.toml").exists():
+        return here
+    return Path.cwd()
+
+
+def _is_run_dir(path: Path) -> bool:
+    return (path / ".hydra" / "config.yaml").exists() or (path / "checkpoints").is_dir()
+
+
+def resume_run_dir(resume: Optional[str]) -> Optional[Path]:
+    """The run folder a ``resume`` value points into, or None for a fresh run folder.
+
+    ``resume=auto`` means the working directory when it is a run folder; a checkpoint path
+    ``<run>/checkpoints/x.ckpt`` means ``<run>``.
+    """
+    if resume in (None, "", "null", "None"):
+        return None
+    if resume == "auto":
+        cwd = Path.cwd()
+        return cwd if _is_run_dir(cwd) else None
+    path = Path(str(resume)).expanduser().resolve()
+    if path.suffix == ".ckpt" and path.parent.name == "checkpoints":
+        return path.parent.parent
+    if path.is_dir() and _is_run_dir(path):
+        return path
+    return None
+
+
+def _unique_dir(path: str) -> str:
+    """``path``, or ``path-2``, ``path-3``, ... if a run folder already exists there."""
+    candidate, k = path, 1
+    while Path(candidate).exists():
+        k += 1
+        candidate = f"{path}-{k}"
+    return candidate
+
+
+def _run_dir_resolver(resume: Any, default: str) -> str:
+    found = resume_run_dir(None if resume is None else str(resume))
+    return str(found) if found is not None else _unique_dir(default)
+
+
+def _hydra_subdir_resolver(resume: Any) -> str:
+    found = resume_run_dir(None if resume is None else str(resume))
+    return f".hydra_resume/{time.strftime('%Y%m%d-%H%M%S')}" if found is not None else ".hydra"
+
+
+def register_resolvers() -> None:
+    """Register genexp's OmegaConf resolvers (idempotent)."""
+    resolvers = {
+        "genexp_root": (lambda: str(project_root()), True),
+        "genexp_run_dir": (_run_dir_resolver, True),
+        "genexp_hydra_subdir": (_hydra_subdir_resolver, True),
+    }
+    for name, (fn, cache) in resolvers.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn, use_cache=cache)
+
+
+def find_checkpoint(resume: Optional[str], run_dir: Path) -> Optional[str]:
+    """The checkpoint file to resume from, or None to start fresh.
+
+    ``auto`` takes ``<run_dir>/checkpoints/last.ckpt`` when it exists; a path must exist.
+    """
+    if resume in (None, "", "null", "None"):
+        return None
+    if resume == "auto":
+        last = run_dir / "checkpoints" / "last.ckpt"
+        return str(last) if last.exists() else None
+    path = Path(str(resume)).expanduser()
+    if path.is_dir():
+        path = path / "checkpoints" / "last.ckpt"
+    if not path.exists():
+        raise CheckpointError(f"resume={resume}: no checkpoint at {path}; give a .ckpt file or resume=auto")
+    return str(path)
+
+
+def read_checkpoint_meta(ckpt_path: str) -> dict[str, Any]:
+    """genexp's run state stored in a checkpoint; a corrupt file raises :class:`CheckpointError`."""
+    import torch
+
+    try:
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    except Exception as err:  # any unpickling/zip failure means the file is unusable
+        raise CheckpointError(
+            f"cannot read checkpoint {ckpt_path} ({type(err).__name__}: {err}); it is corrupt or "
+            "truncated: resume from another file in checkpoints/ or start a fresh run"
+        ) from None
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise CheckpointError(f"{ckpt_path} is not a Lightning checkpoint (no state_dict)")
+    return dict(ckpt.get("genexp", {}))
+
+
+def load_run_config(run_dir: Path) -> DictConfig:
+    """The resolved config a run folder was started with (``<run>/.hydra/config.yaml``)."""
+    path = Path(run_dir) / ".hydra" / "config.yaml"
+    if not path.exists():
+        raise ConfigError(f"{run_dir} has no .hydra/config.yaml; is it a genexp run folder?")
+    return OmegaConf.load(path)
+
+
+def saved_group_choices(run_dir: Path) -> dict[str, Any]:
+    """The config-group choices a run folder was started with (from ``.hydra/hydra.yaml``)."""
+    path = Path(run_dir) / ".hydra" / "hydra.yaml"
+    if not path.exists():
+        return {}
+    choices = OmegaConf.select(OmegaConf.load(path), "hydra.runtime.choices", default=None)
+    return OmegaConf.to_container(choices) if choices is not None else {}
+
+
+def merge_resumed_config(
+    saved: DictConfig, current: DictConfig, overrides: list[str], choices: Optional[dict[str, Any]] = None
+) -> DictConfig:
+    """The saved run config with this invocation's ``key=value`` overrides applied on top.
+
+    Repeating the run's own group choices is fine; changing a config group (``model=...``)
+    while resuming is refused: it would load weights into a different experiment.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    groups = {p.name for p in CONFIG_DIR.iterdir() if p.is_dir()}
+    choices = choices or {}
+    merged = OmegaConf.create(OmegaConf.to_container(saved))
+    for ov in OverridesParser.create().parse_overrides(list(overrides)):
+        key = ov.key_or_group
+        if key == "resume" or key.startswith("hydra"):
+            continue
+        value = ov.value()
+        if key in groups:
+            if str(choices.get(key)) == str(value):
+                continue
+            raise ConfigError(
+                f"cannot change {key} from {choices.get(key)!r} to {value!r} when resuming a run; start a new run instead"
+            )
+        if ov.is_delete():
+            continue
+        OmegaConf.update(merged, key, value, merge=True, force_add=True)
+    with open_dict(merged):
+        merged.resume = current.resume
+        merged.paths = current.paths
+    return merged
+
+
+# -- value checks that Hydra's composition cannot express ---------------------------------------
+_CHECKS: list[tuple[str, type | tuple[type, ...], Any, str]] = [
+    ("seed", int, lambda v: v >= 0, "a non-negative integer"),
+    ("dataset.batch_size", int, lambda v: v > 0, "a positive integer"),
+    ("model.beta", (int, float), lambda v: v >= 0, "a number >= 0"),
+    ("model.latent_dim", int, lambda v: v > 0, "a positive integer"),
+    ("model.d_steps", int, lambda v: v > 0, "a positive integer"),
+    ("prior.num_components", int, lambda v: v > 0, "a positive integer"),
+    ("trainer.max_epochs", (int, type(None)), lambda v: v is None or v >= -1, "an integer >= -1"),
+    ("trainer.max_steps", int, lambda v: v >= -1, "an integer >= -1"),
+    ("num_threads", (int, type(None)), lambda v: v is None or v >= 0, "an integer >= 0 (0 = torch's default)"),
+]
+
+
+def validate(cfg: DictConfig) -> None:
+    """Fail early, with one line, on wrong types and impossible values."""
+    for key, types, ok, what in _CHECKS:
+        value = OmegaConf.select(cfg, key, default="__missing__")
+        if value == "__missing__":
+            continue
+        if isinstance(value, bool) or not isinstance(value, types) or not ok(value):
+            raise ConfigError(f"{key}={value!r} is invalid: it must be {what}")
+    if cfg.get("resume") not in (None, "auto") and not str(cfg.resume).strip():
+        raise ConfigError("resume must be a checkpoint path, a run folder, or auto")
+
+
+def wandb_mode_default() -> None:
+    """wandb runs offline unless the user chose a mode."""
+    os.environ.setdefault("WANDB_MODE", "offline")

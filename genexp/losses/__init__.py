@@ -1,0 +1,1 @@
+"""Pure loss and divergence functions (no state), unit-tested against closed forms."""

@@ -1,0 +1,308 @@
+"""torch-fidelity wrapper: feature extractors, image preparation, FID/KID/PR/IS from features,
+Inception weight checks and the on-disk cache of real-data features.
+
+Features are extracted by genexp (batched, sharded across DDP ranks by the callbacks) with
+extractors created through torch-fidelity's registry; the scores come from torch-fidelity's
+feature-level functions (KID, precision/recall, IS) and :mod:`genexp.metrics.frechet` (FID).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_fidelity.feature_extractor_base import FeatureExtractorBase
+from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+from torch_fidelity.metric_isc import isc_features_to_metric
+from torch_fidelity.metric_kid import kid_features_to_metric
+from torch_fidelity.metric_prc import prc_features_to_metric
+from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
+from torch_fidelity.utils import create_feature_extractor
+
+from genexp.metrics.frechet import frechet_distance, gaussian_fit
+
+INCEPTION = "genexp-inception-v3-compat"
+TINY = "genexp-tiny"
+INCEPTION_RESIZER = "torch-fidelity interpolate_bilinear_2d_like_tensorflow1x to 299x299"
+
+
+def register(name: str, cls: type) -> None:
+    """Register a feature extractor class with torch-fidelity once (idempotent)."""
+    if name not in FEATURE_EXTRACTORS_REGISTRY:
+        register_feature_extractor(name, cls)
+
+
+class OfflineInceptionV3(FeatureExtractorInceptionV3):
+    """torch-fidelity's FID Inception (TF-2015 graph, pool3 = feature ``'2048'``) from a local file.
+
+    Identical network; the only difference is that a state dict without the ``fc`` layer is
+    accepted (``fc`` becomes zero), as converted offline weights may lack it. With a zero ``fc``
+    the logits carry no information, so IS must not be computed (see :func:`weights_have_logits`).
+    """
+
+    def load_state_dict(self, state_dict: dict, strict: bool = True, assign: bool = False) -> Any:
+        """Fill a missing ``fc`` with zeros, then load strictly."""
+        state_dict = dict(state_dict)
+        state_dict.setdefault("fc.weight", torch.zeros_like(self.fc.weight))
+        state_dict.setdefault("fc.bias", torch.zeros_like(self.fc.bias))
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+
+class TinyFeatureExtractor(FeatureExtractorBase):
+    """A fixed random 2-layer feature map on 4x4-pooled uint8 RGB images, for fast tests.
+
+    Features: ``'features'`` (16-d) and ``'logits'`` (10-d). Weights are drawn from a fixed seed
+    unless ``feature_extractor_weights_path`` names a state dict.
+    """
+
+    def __init__(self, name: str, features_list: Sequence[str], feature_extractor_weights_path: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name, list(features_list))
+        gen = torch.Generator().manual_seed(0)
+        self.hidden = torch.nn.Linear(48, 16)
+        self.head = torch.nn.Linear(16, 10)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
+        if feature_extractor_weights_path:
+            self.load_state_dict(torch.load(feature_extractor_weights_path, map_location="cpu"))
+        self.requires_grad_(False)
+        self.eval()
+
+    @staticmethod
+    def get_provided_features_list() -> tuple[str, ...]:
+        """``('features', 'logits')``."""
+        return ("features", "logits")
+
+    @staticmethod
+    def get_default_feature_layer_for_metric(metric: str) -> str:
+        """``logits`` for IS, ``features`` otherwise."""
+        return "logits" if metric == "isc" else "features"
+
+    @staticmethod
+    def can_be_compiled() -> bool:
+        """Not worth compiling."""
+        return False
+
+    @staticmethod
+    def get_dummy_input_for_compile() -> Tensor:
+        """A 1x3x8x8 uint8 image."""
+        return torch.zeros(1, 3, 8, 8, dtype=torch.uint8)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        """uint8 ``(n, 3, H, W)`` -> requested features."""
+        h = F.adaptive_avg_pool2d(x.float() / 255.0, 4).flatten(1)
+        feats = torch.tanh(self.hidden(h))
+        out = {"features": feats, "logits": self.head(feats)}
+        return tuple(out[k] for k in self.features_list)
+
+
+register(INCEPTION, OfflineInceptionV3)
+register(TINY, TinyFeatureExtractor)
+
+
+@dataclass
+class ExtractorSpec:
+    """What a feature extractor needs and produces.
+
+    ``name``: its torch-fidelity registry name; ``feature_layer``: the layer FID/KID/PR use;
+    ``logits_layer``: the layer IS uses (None: no IS); ``input``: ``"uint8_rgb"`` (images mapped
+    from the data's value range to 0..255 RGB) or ``"float"`` (data as the model produces it);
+    ``weights_path``; ``resizer``: how inputs are resized, for the protocol.
+    """
+
+    name: str
+    feature_layer: str
+    logits_layer: str | None = None
+    input: str = "uint8_rgb"
+    weights_path: str | None = None
+    resizer: str = "none"
+    label: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def layers(self, with_logits: bool) -> list[str]:
+        """The layers to extract."""
+        out = [self.feature_layer]
+        if with_logits and self.logits_layer and self.logits_layer not in out:
+            out.append(self.logits_layer)
+        return out
+
+
+def inception_spec(weights_path: str | None) -> ExtractorSpec:
+    """The FID Inception network of torch-fidelity with pool3 features and unbiased logits."""
+    return ExtractorSpec(
+        name=INCEPTION,
+        feature_layer="2048",
+        logits_layer="logits_unbiased",
+        input="uint8_rgb",
+        weights_path=str(weights_path) if weights_path else None,
+        resizer=INCEPTION_RESIZER,
+        label="inception-v3-compat (torch-fidelity FeatureExtractorInceptionV3, pool3 2048-d)",
+    )
+
+
+def tiny_spec() -> ExtractorSpec:
+    """The test extractor (:class:`TinyFeatureExtractor`)."""
+    return ExtractorSpec(name=TINY, feature_layer="features", logits_layer="logits", resizer="avg-pool 4x4",
+                         label="genexp-tiny (test extractor)")
+
+
+def make_extractor(spec: ExtractorSpec, layers: Sequence[str], device: torch.device | str = "cpu") -> FeatureExtractorBase:
+    """Instantiate a registered extractor through torch-fidelity, on ``device``."""
+    extractor = create_feature_extractor(
+        spec.name, list(layers), cuda=False, feature_extractor_weights_path=spec.weights_path, verbose=False
+    )
+    return extractor.to(device)
+
+
+def to_uint8_rgb(x: Tensor, value_range: Sequence[float] | None) -> Tensor:
+    """Images ``(n, C, H, W)`` in ``value_range`` -> uint8 RGB (grey replicated; clamped, rounded)."""
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"expected images (n, 1|3, H, W), got {tuple(x.shape)}")
+    lo, hi = value_range if value_range is not None else (0.0, 1.0)
+    x = ((x.float() - lo) / (hi - lo) * 255.0).clamp(0, 255).round().to(torch.uint8)
+    return x.expand(-1, 3, -1, -1).contiguous() if x.shape[1] == 1 else x
+
+
+@torch.no_grad()
+def extract(extractor: FeatureExtractorBase, x: Tensor) -> dict[str, Tensor]:
+    """Run an extractor on one prepared batch; returns ``{layer: (n, d) float tensor}``."""
+    return {k: v.float() for k, v in extractor.convert_features_tuple_to_dict(extractor(x)).items()}
+
+
+# -- weights ----------------------------------------------------------------------------------
+_SHA_MEMO: dict[tuple[str, int, float], str] = {}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file, memoised per (path, size, mtime)."""
+    st = os.stat(path)
+    key = (str(path), st.st_size, st.st_mtime)
+    if key not in _SHA_MEMO:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        _SHA_MEMO[key] = h.hexdigest()
+    return _SHA_MEMO[key]
+
+
+def _load_state_dict(path: str | os.PathLike) -> dict:
+    sd = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(sd, dict):
+        raise TypeError("not a state dict")
+    return sd
+
+
+def inception_weights_problem(path: str | os.PathLike | None) -> str | None:
+    """Why the Inception weights at ``path`` cannot be used for FID/KID/PR, or None if they can."""
+    if not path:
+        return "no Inception weights file configured (metric.<name>.weights_path)"
+    p = Path(path)
+    if not p.is_file():
+        return f"Inception weights not found at {p}; run `make assets` (scripts/prepare_assets.py) to create them"
+    try:
+        sd = _load_state_dict(p)
+    except Exception as err:  # noqa: BLE001 - any unreadable or corrupt file
+        return f"cannot read Inception weights {p} ({type(err).__name__}: {err}); recreate them with `make assets`"
+    if "Mixed_7c.branch_pool.conv.weight" not in sd:
+        return f"{p} is not a torch-fidelity InceptionV3 state dict (no Mixed_7c layers)"
+    return None
+
+
+def weights_have_logits(path: str | os.PathLike) -> bool:
+    """True when the state dict has a non-zero ``fc`` layer (needed for IS).
+
+    A JSON sidecar ``<path>.json`` (or ``<stem>.json``) saying ``fc_zeroed: true`` or
+    ``has_logits: false`` also marks the file as logits-less.
+    """
+    for side in (Path(str(path) + ".json"), Path(path).with_suffix(".json")):
+        if side.is_file():
+            try:
+                meta = json.loads(side.read_text())
+            except ValueError:
+                meta = {}
+            if meta.get("fc_zeroed") is True or meta.get("has_logits") is False:
+                return False
+    sd = _load_state_dict(path)
+    weight = sd.get("fc.weight")
+    return weight is not None and bool(torch.as_tensor(weight).abs().sum() > 0)
+
+
+# -- scores -----------------------------------------------------------------------------------
+def fidelity_scores(
+    generated: dict[str, Tensor],
+    reference: dict[str, Tensor],
+    spec: ExtractorSpec,
+    metrics: Iterable[str],
+    seed: int = 0,
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    prc_neighborhood: int = 3,
+    isc_splits: int = 10,
+) -> dict[str, float]:
+    """FID (``fid``), KID (``kid``, ``kid_std``), precision/recall (``precision``, ``recall``,
+    ``f_score``) and IS (``is``, ``is_std``) from feature dicts, as listed in ``metrics``
+    (names ``fid``, ``kid``, ``prd``, ``is``). Generated features are torch-fidelity's input 1."""
+    metrics = set(metrics)
+    gen, ref = generated[spec.feature_layer].double(), reference[spec.feature_layer].double()
+    out: dict[str, float] = {}
+    if "fid" in metrics:
+        out["fid"] = frechet_distance(*gaussian_fit(gen), *gaussian_fit(ref))
+    if "kid" in metrics:
+        size = min(kid_subset_size, len(gen), len(ref))
+        kid = kid_features_to_metric(gen, ref, kid_subsets=kid_subsets, kid_subset_size=size, rng_seed=seed,
+                                     verbose=False)
+        out["kid"], out["kid_std"] = kid["kernel_inception_distance_mean"], kid["kernel_inception_distance_std"]
+    if "prd" in metrics:
+        prc = prc_features_to_metric(gen.float(), ref.float(), prc_neighborhood=prc_neighborhood,
+                                     save_cpu_ram=len(gen) + len(ref) > 20000, verbose=False)
+        out["precision"], out["recall"], out["f_score"] = prc["precision"], prc["recall"], prc["f_score"]
+    if "is" in metrics:
+        if not spec.logits_layer or spec.logits_layer not in generated:
+            raise ValueError(f"IS needs the logits layer of {spec.name}")
+        isc = isc_features_to_metric(generated[spec.logits_layer], splits=isc_splits, shuffle=True, rng_seed=seed)
+        out["is"], out["is_std"] = isc["inception_score_mean"], isc["inception_score_std"]
+    return out
+
+
+# -- cache of real-data features ------------------------------------------------------------
+def protocol_hash(protocol: dict[str, Any]) -> str:
+    """A short stable hash of a JSON-serialisable protocol dict."""
+    return hashlib.sha256(json.dumps(protocol, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def data_fingerprint(x: Tensor) -> str:
+    """A cheap fingerprint of a data tensor (shape and a few sums) to detect changed data."""
+    flat = x.reshape(len(x), -1).double()
+    parts = [tuple(x.shape), round(flat.sum().item(), 4), round(flat[::7].abs().sum().item(), 4)]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
+
+
+def reference_cache_path(cache_dir: str | os.PathLike, dataset: str, split: str, spec: ExtractorSpec,
+                         protocol: dict[str, Any]) -> Path:
+    """``<cache_dir>/fidelity/<dataset>-<split>-<extractor>-<protocol hash>.pt``."""
+    key = protocol_hash({"spec": asdict(spec), **protocol})
+    return Path(cache_dir) / "fidelity" / f"{dataset}-{split}-{spec.name}-{key}.pt"
+
+
+def save_reference(path: Path, features: dict[str, Tensor], meta: dict[str, Any]) -> None:
+    """Write real features (and their Gaussian statistics) atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stats = {k: gaussian_fit(v) for k, v in features.items()}
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save({"features": {k: v.cpu() for k, v in features.items()}, "stats": stats, "meta": meta}, tmp)
+    os.replace(tmp, path)
+
+
+def load_reference(path: Path) -> dict[str, Tensor]:
+    """The cached real features ``{layer: (n, d)}``."""
+    return torch.load(path, map_location="cpu", weights_only=False)["features"]

@@ -1,0 +1,1 @@
+"""One LightningModule per model; base classes hold what models share."""

@@ -1,0 +1,103 @@
+"""A diagonal Gaussian-mixture prior with optionally learnable means, variances and weights."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from genexp.errors import ConfigError
+
+
+class GMMPrior(nn.Module):
+    """p(z) = sum_k pi_k N(z; mu_k, diag(exp(logvar_k))).
+
+    Means start on a scaled orthogonal (``init="orthogonal"``) or random-normal basis; the
+    log-variances start at ``init_logvar``. ``learn_means``, ``learn_logvars`` and
+    ``learn_weights`` turn the parameters into trainable ones (weights via softmax logits).
+    ``min_std`` floors the component standard deviation.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_components: int = 10,
+        learn_means: bool = True,
+        learn_logvars: bool = True,
+        learn_weights: bool = False,
+        init: str = "orthogonal",
+        mean_scale: float = 1.0,
+        init_logvar: float = 0.0,
+        min_std: float = 1e-3,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if int(num_components) < 1:
+            raise ConfigError(f"prior.num_components must be >= 1, got {num_components}")
+        if int(dim) < 1:
+            raise ConfigError(f"prior dimension must be >= 1, got {dim}")
+        if init not in ("orthogonal", "normal"):
+            raise ConfigError(f"prior.init must be 'orthogonal' or 'normal', got {init!r}")
+        self.dim = int(dim)
+        self.num_components = int(num_components)
+        self.min_std = float(min_std)
+        gen = torch.Generator().manual_seed(seed)
+        if init == "orthogonal":
+            a = torch.randn(max(self.dim, self.num_components), max(self.dim, self.num_components), generator=gen)
+            q, _ = torch.linalg.qr(a)
+            means = q[: self.num_components, : self.dim] * mean_scale * math.sqrt(self.dim)
+        else:
+            means = torch.randn(self.num_components, self.dim, generator=gen) * mean_scale
+        logvars = torch.full((self.num_components, self.dim), float(init_logvar))
+        logits = torch.zeros(self.num_components)
+        self.means = nn.Parameter(means, requires_grad=learn_means)
+        self.logvars = nn.Parameter(logvars, requires_grad=learn_logvars)
+        self.logits = nn.Parameter(logits, requires_grad=learn_weights)
+
+    @property
+    def weights(self) -> Tensor:
+        """Mixture weights pi (K,)."""
+        return torch.softmax(self.logits, 0)
+
+    @property
+    def log_weights(self) -> Tensor:
+        """log pi (K,)."""
+        return torch.log_softmax(self.logits, 0)
+
+    @property
+    def clamped_logvars(self) -> Tensor:
+        """Log-variances with the standard-deviation floor applied."""
+        return self.logvars.clamp(min=2 * math.log(self.min_std))
+
+    def component_log_prob(self, z: Tensor) -> Tensor:
+        """log N(z; mu_k, Sigma_k) for every row and component, shape (n, K)."""
+        lv = self.clamped_logvars
+        diff = z.unsqueeze(1) - self.means.unsqueeze(0)
+        return -0.5 * ((diff.pow(2) / lv.exp()).sum(-1) + lv.sum(-1) + self.dim * math.log(2 * math.pi))
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        """log p(z) per row."""
+        return torch.logsumexp(self.component_log_prob(z) + self.log_weights, dim=1)
+
+    def responsibilities(self, z: Tensor) -> Tensor:
+        """p(k | z) for every row, shape (n, K)."""
+        return torch.softmax(self.component_log_prob(z) + self.log_weights, dim=1)
+
+    def sample_with_components(self, n: int) -> tuple[Tensor, Tensor]:
+        """``n`` draws and the component index of each."""
+        k = torch.multinomial(self.weights.detach(), n, replacement=True)
+        std = (0.5 * self.clamped_logvars[k]).exp()
+        return self.means[k] + std * torch.randn_like(std), k
+
+    def sample(self, n: int) -> Tensor:
+        """``n`` draws of shape (n, dim)."""
+        return self.sample_with_components(n)[0]
+
+    def gaussian_moments(self) -> tuple[Tensor, Tensor]:
+        """Mean vector and covariance matrix of the mixture (moment matching)."""
+        w = self.weights
+        mean = (w[:, None] * self.means).sum(0)
+        var = self.clamped_logvars.exp()
+        second = (w[:, None, None] * (torch.diag_embed(var) + self.means[:, :, None] * self.means[:, None, :])).sum(0)
+        return mean, second - mean[:, None] * mean[None, :]

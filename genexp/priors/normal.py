@@ -1,0 +1,36 @@
+"""The standard normal prior N(0, I)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+
+class NormalPrior(nn.Module):
+    """N(0, I) over R^dim: one component, nothing to learn."""
+
+    num_components = 1
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = int(dim)
+        self.register_buffer("_anchor", torch.zeros(()), persistent=False)
+
+    def sample(self, n: int) -> Tensor:
+        """``n`` draws of shape (n, dim) on the prior's device."""
+        return torch.randn(n, self.dim, device=self._anchor.device)
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        """log N(z; 0, I) per row."""
+        return -0.5 * (z.pow(2).sum(-1) + self.dim * math.log(2 * math.pi))
+
+    def responsibilities(self, z: Tensor) -> Tensor:
+        """Posterior component probabilities: all ones (a single component)."""
+        return torch.ones(z.shape[0], 1, device=z.device, dtype=z.dtype)
+
+    def gaussian_moments(self) -> tuple[Tensor, Tensor]:
+        """Mean vector and covariance matrix of the prior."""
+        dev = self._anchor.device
+        return torch.zeros(self.dim, device=dev), torch.eye(self.dim, device=dev)

@@ -1,0 +1,176 @@
+"""One run, start to finish: config -> datamodule, model, callbacks, loggers, trainer -> fit -> test."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from genexp.config import (
+    find_checkpoint,
+    load_run_config,
+    merge_resumed_config,
+    read_checkpoint_meta,
+    resume_run_dir,
+    saved_group_choices,
+    validate,
+    wandb_mode_default,
+)
+from genexp.errors import ConfigError, GenexpError
+
+
+def instantiate(node: Any, what: str, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` that turns errors a user caused into one-line ConfigErrors."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate as hydra_instantiate
+
+    try:
+        return hydra_instantiate(node, **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__
+        while cause is not None and not isinstance(cause, GenexpError) and cause.__cause__ is not None:
+            cause = cause.__cause__
+        if isinstance(cause, GenexpError):
+            raise cause from None
+        if isinstance(cause, TypeError):
+            raise ConfigError(f"{what}: {cause}; check the keys and value types of the {what} config") from None
+        raise
+
+
+def _is_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _prepare_trainer_config(cfg: DictConfig) -> None:
+    """Multirun with a subprocess DDP strategy re-runs the whole sweep per rank: use spawn there."""
+    strategy = OmegaConf.select(cfg, "trainer.strategy")
+    if isinstance(strategy, DictConfig) and "DDPStrategy" in str(strategy.get("_target_", "")) and _is_multirun():
+        if strategy.get("start_method", "popen") == "popen":
+            print("genexp: multirun with DDP: using start_method=spawn (ddp_spawn) for each job", file=sys.stderr)
+            with open_dict(cfg):
+                cfg.trainer.strategy.start_method = "spawn"
+    elif isinstance(strategy, str) and strategy.startswith("ddp") and "spawn" not in strategy and _is_multirun():
+        raise ConfigError(f"trainer.strategy={strategy} cannot run inside a multirun sweep; use trainer=ddp_cpu or ddp_spawn")
+
+
+def build_loggers(cfg: DictConfig, wandb_id: Optional[str]) -> list[Any]:
+    """Instantiate every configured logger; a resumed wandb run reuses its id."""
+    loggers = []
+    for name, node in (cfg.get("logger") or {}).items():
+        if node is None:
+            continue
+        if "WandbLogger" in str(node.get("_target_", "")):
+            wandb_mode_default()
+            if wandb_id:
+                node = OmegaConf.merge(node, {"id": wandb_id, "resume": "allow"})
+        loggers.append(instantiate(node, f"logger.{name}"))
+    return loggers
+
+
+def build_callbacks(cfg: DictConfig) -> list[Any]:
+    """Run callbacks (checkpoints, figures, guards), then metric callbacks, then the results writer."""
+    from genexp.callbacks.run_results import RunResultsWriter
+
+    callbacks = []
+    for group in ("callbacks", "metric"):
+        for name, node in (cfg.get(group) or {}).items():
+            if node is not None and "_target_" in node:
+                callbacks.append(instantiate(node, f"{group}.{name}"))
+    callbacks.append(RunResultsWriter(cfg.get("optimized_metric")))
+    return callbacks
+
+
+def finish_loggers(loggers: list[Any]) -> None:
+    """Close wandb runs so the next job of a sweep starts its own."""
+    for logger in loggers:
+        if type(logger).__name__ == "WandbLogger":
+            import wandb
+
+            wandb.finish()
+
+
+def train(cfg: DictConfig, run_dir: Path, overrides: Optional[list[str]] = None) -> dict[str, Any]:
+    """Train and test one model; return the final results (also written to ``metrics.json``)."""
+    import lightning as L
+    import torch
+
+    resumed_from = resume_run_dir(cfg.get("resume"))
+    if resumed_from is not None and (resumed_from / ".hydra" / "config.yaml").exists():
+        cfg = merge_resumed_config(
+            load_run_config(resumed_from), cfg, overrides or [], saved_group_choices(resumed_from)
+        )
+    validate(cfg)
+    _prepare_trainer_config(cfg)
+    if cfg.get("num_threads"):
+        torch.set_num_threads(int(cfg.num_threads))
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+
+    ckpt_path = find_checkpoint(cfg.get("resume"), run_dir)
+    meta = read_checkpoint_meta(ckpt_path) if ckpt_path else {}
+
+    datamodule = instantiate(cfg.dataset, "dataset")
+    model = instantiate(cfg.model, "model")
+    callbacks = build_callbacks(cfg)
+    loggers = build_loggers(cfg, meta.get("wandb_run_id"))
+    trainer = instantiate(cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False, default_root_dir=str(run_dir))
+    trainer.genexp_run_dir = run_dir
+    started = time.time()
+    try:
+        if loggers and trainer.global_rank == 0:
+            for logger in loggers:
+                logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        if cfg.get("test_after_fit", True):
+            trainer.test(model, datamodule=datamodule, verbose=False)
+    finally:
+        finish_loggers(loggers)
+    results = _read_results(run_dir)
+    results.setdefault("wall_time_s", round(time.time() - started, 1))
+    if trainer.global_rank == 0:
+        print_summary(results, run_dir, trainer.global_step)
+    return results
+
+
+def _read_results(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "metrics.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def print_summary(results: dict[str, Any], run_dir: Path, steps: int) -> None:
+    """A one-screen summary of the run's final numbers and where its files are."""
+    lines = ["", "=" * 72, f"genexp run finished: {steps} optimizer steps"]
+    for key in sorted(results):
+        value = results[key]
+        if isinstance(value, float):
+            lines.append(f"  {key:<40s} {value:.6g}")
+        elif isinstance(value, (int, str)) and len(str(value)) < 60:
+            lines.append(f"  {key:<40s} {value}")
+    lines.append(f"run folder: {run_dir}")
+    lines.append("=" * 72)
+    print("\n".join(lines))
+
+
+def train_from_hydra(cfg: DictConfig) -> Optional[float]:
+    """Hydra task: run :func:`train` in Hydra's output folder; return the optimized metric."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hc = HydraConfig.get()
+    run_dir = Path(hc.runtime.output_dir)
+    try:
+        results = train(cfg, run_dir, list(hc.overrides.task))
+    except GenexpError as err:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"genexp: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    key = cfg.get("optimized_metric")
+    value = results.get(key) if key else None
+    return float(value) if isinstance(value, (int, float)) else None
