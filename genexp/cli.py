@@ -46,7 +46,15 @@ def check_group_choices(overrides: list[str]) -> None:
                 raise ConfigError(f"unknown {group} {choice!r}; choose one of: {', '.join(options)}")
 
 
-def precompose(overrides: list[str]) -> None:
+def fail_user_error(err: GenexpError) -> None:
+    """Print a user error on one line and exit 2 (re-raise it when ``HYDRA_FULL_ERROR=1``)."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        raise err
+    print(f"genexp: error: {err}", file=sys.stderr)
+    sys.exit(2)
+
+
+def precompose(overrides: list[str], config_name: str = "train") -> None:
     """Compose the config (first value of any sweep) so unknown keys and bad types fail in one line."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -73,8 +81,9 @@ def precompose(overrides: list[str]) -> None:
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="train", overrides=single)
-            validate(cfg)
+            cfg = compose(config_name=config_name, overrides=single)
+            if config_name == "train":
+                validate(cfg)
     except (HydraException, OmegaConfBaseException) as err:
         message = " ".join(str(err).split())
         raise ConfigError(message) from None
@@ -82,19 +91,16 @@ def precompose(overrides: list[str]) -> None:
         GlobalHydra.instance().clear()
 
 
-def run_cli(entry: Callable[[], None]) -> None:
-    """Check the command line, then run the Hydra entry point; user errors exit 2 on one line."""
+def run_cli(entry: Callable[[], None], config_name: str = "train") -> None:
+    """Check the command line against ``configs/<config_name>.yaml``, then run the Hydra entry
+    point; user errors exit 2 on one line."""
     register_resolvers()
     args = sys.argv[1:]
-    full = os.environ.get("HYDRA_FULL_ERROR") == "1"
     try:
         if not any(a in _HYDRA_FLAGS_WITHOUT_RUN or a.startswith("--cfg") for a in args):
             overrides = [a for a in args if not a.startswith("-")]
             check_group_choices(overrides)
-            precompose(overrides)
+            precompose(overrides, config_name)
         entry()
     except GenexpError as err:
-        if full:
-            raise
-        print(f"genexp: error: {err}", file=sys.stderr)
-        sys.exit(2)
+        fail_user_error(err)

@@ -170,7 +170,7 @@ _CHECKS: list[tuple[str, type | tuple[type, ...], Any, str]] = [
     ("prior.num_components", int, lambda v: v > 0, "a positive integer"),
     ("trainer.max_epochs", (int, type(None)), lambda v: v is None or v >= -1, "an integer >= -1"),
     ("trainer.max_steps", int, lambda v: v >= -1, "an integer >= -1"),
-    ("num_threads", (int, type(None)), lambda v: v is None or v >= 0, "an integer >= 0 (0 = torch's default)"),
+    ("num_threads", (int, str), lambda v: v == "auto" or (isinstance(v, int) and v >= 0), "auto or an integer >= 0"),
 ]
 
 
@@ -184,6 +184,14 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"{key}={value!r} is invalid: it must be {what}")
     if cfg.get("resume") not in (None, "auto") and not str(cfg.resume).strip():
         raise ConfigError("resume must be a checkpoint path, a run folder, or auto")
+
+
+def resolve_num_threads(value: Any) -> int:
+    """torch intra-op threads for ``num_threads`` (0 means keep torch's default)."""
+    if value == "auto":
+        cores = os.cpu_count() or 1
+        return 1 if cores <= 2 else (cores - 1 if cores <= 4 else 0)
+    return int(value or 0)
 
 
 def wandb_mode_default() -> None:

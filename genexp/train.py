@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from genexp.cli import fail_user_error
 from genexp.config import (
     find_checkpoint,
     load_run_config,
     merge_resumed_config,
     read_checkpoint_meta,
+    resolve_num_threads,
     resume_run_dir,
     saved_group_choices,
     validate,
@@ -97,11 +99,21 @@ def finish_loggers(loggers: list[Any]) -> None:
             wandb.finish()
 
 
+def release_process_group() -> None:
+    """Tear down torch.distributed after a DDP run so the process exits without stray threads."""
+    import torch
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
 def train(cfg: DictConfig, run_dir: Path, overrides: Optional[list[str]] = None) -> dict[str, Any]:
     """Train and test one model; return the final results (also written to ``metrics.json``)."""
     import lightning as L
     import torch
 
+    warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`.*")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     resumed_from = resume_run_dir(cfg.get("resume"))
     if resumed_from is not None and (resumed_from / ".hydra" / "config.yaml").exists():
         cfg = merge_resumed_config(
@@ -109,8 +121,9 @@ def train(cfg: DictConfig, run_dir: Path, overrides: Optional[list[str]] = None)
         )
     validate(cfg)
     _prepare_trainer_config(cfg)
-    if cfg.get("num_threads"):
-        torch.set_num_threads(int(cfg.num_threads))
+    threads = resolve_num_threads(cfg.get("num_threads", "auto"))
+    if threads:
+        torch.set_num_threads(threads)
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
 
     ckpt_path = find_checkpoint(cfg.get("resume"), run_dir)
@@ -132,6 +145,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: Optional[list[str]] = None)
             trainer.test(model, datamodule=datamodule, verbose=False)
     finally:
         finish_loggers(loggers)
+        release_process_group()
     results = _read_results(run_dir)
     results.setdefault("wall_time_s", round(time.time() - started, 1))
     if trainer.global_rank == 0:
@@ -167,10 +181,7 @@ def train_from_hydra(cfg: DictConfig) -> Optional[float]:
     try:
         results = train(cfg, run_dir, list(hc.overrides.task))
     except GenexpError as err:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        print(f"genexp: error: {err}", file=sys.stderr)
-        sys.exit(2)
+        fail_user_error(err)
     key = cfg.get("optimized_metric")
     value = results.get(key) if key else None
     return float(value) if isinstance(value, (int, float)) else None

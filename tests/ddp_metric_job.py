@@ -63,6 +63,8 @@ def main() -> None:
     if trainer.global_rank == 0:
         out = {"world_size": trainer.world_size, **results(trainer)}
         Path(args.out).write_text(json.dumps(out, indent=1, sort_keys=True, default=str))
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()  # a clean exit: no gloo threads left at shutdown
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -15,7 +15,7 @@ from genexp.priors.normal import NormalPrior
 class _Stub(GenerativeModule):
     """Shared no-op training/eval steps with one trainable scalar (so optimizers and DDP work)."""
 
-    def __init__(self, data_shape: Sequence[int], value_range: Optional[Sequence[float]] = None) -> None:
+    def __init__(self, data_shape: Sequence[int], value_range: Sequence[float] | None = None) -> None:
         super().__init__(data_shape, value_range)
         self.anchor = nn.Parameter(torch.zeros(1))
 
@@ -63,13 +63,13 @@ class ClassImages(InMemoryDataModule):
     kind = "image"
 
     def __init__(self, n: int = 400, num_classes: int = 4, size: int = 8, name: str = "bands",
-                 outlier_classes: Optional[list[int]] = None, batch_size: int = 50) -> None:
+                 outlier_classes: list[int] | None = None, batch_size: int = 50) -> None:
         super().__init__(name=name, shape=(1, size, size), batch_size=batch_size, eval_batch_size=100,
                          num_classes=num_classes, value_range=(-1.0, 1.0))
         self.n = n
         self.outlier_classes = outlier_classes
 
-    def load_splits(self) -> dict[str, tuple[Tensor, Optional[Tensor]]]:
+    def load_splits(self) -> dict[str, tuple[Tensor, Tensor | None]]:
         k, s = self.num_classes, self.shape[-1]
         return {"train": class_images(self.n, k, s, seed=1), "val": class_images(self.n // 4, k, s, seed=2),
                 "test": class_images(self.n // 2, k, s, seed=3)}

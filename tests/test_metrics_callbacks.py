@@ -28,8 +28,8 @@ from genexp.metrics.clustering import clustering_scores
 
 
 def trainer(tmp_path: Path, callbacks: list, **kwargs) -> L.Trainer:
-    opts = dict(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False, enable_model_summary=False,
-                default_root_dir=str(tmp_path), enable_checkpointing=False)
+    opts = {"accelerator": "cpu", "devices": 1, "logger": False, "enable_progress_bar": False,
+            "enable_model_summary": False, "default_root_dir": str(tmp_path), "enable_checkpointing": False}
     opts.update(kwargs)
     return L.Trainer(callbacks=callbacks, **opts)
 
@@ -54,7 +54,8 @@ def test_toy2d_callback_records_pgmgan_metrics(tmp_path: Path, grid: Toy2DDataMo
     assert res["test/low_density_frac"] == pytest.approx(0.01, abs=0.005)
     assert res["test/toy2d_protocol"]["n_samples"] == 20000
     csv_logger.save()
-    rows = list(csv.DictReader(open(tmp_path / "csv" / "version_0" / "metrics.csv")))
+    with open(tmp_path / "csv" / "version_0" / "metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
     assert float(next(r for r in rows if r.get("test/modes"))["test/modes"]) == 20
 
 
@@ -103,7 +104,7 @@ def test_inception_path_with_tiny_extractor_and_cache(tmp_path: Path) -> None:
     dm = ClassImages(n=400)
     model = ImageAutoencoder()
     cache = tmp_path / "cache"
-    make = lambda: InceptionMetrics(metrics=["fid", "kid"], extractor="tiny", n_samples=300, n_reference=None,  # noqa: E731
+    make = lambda: InceptionMetrics(metrics=["fid", "kid"], extractor="tiny", n_samples=300, n_reference=None,
                                     batch_size=128, cache_dir=str(cache), seed=3, strict=True)
     tr = trainer(tmp_path, [make()])
     tr.test(model, datamodule=dm, verbose=False)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.linalg
 import torch
 from torch_fidelity.metric_fid import fid_statistics_to_metric
 
-from genexp.metrics.frechet import frechet_distance, frechet_distance_from_features, gaussian_fit
+from genexp.metrics.frechet import (
+    frechet_distance,
+    frechet_distance_from_features,
+    gaussian_fit,
+    trace_sqrt_product,
+)
 
 
 def test_diagonal_gaussians_closed_form() -> None:
@@ -50,12 +56,19 @@ def test_identical_sets_and_symmetry() -> None:
     assert frechet_distance_from_features(f, g) == pytest.approx(frechet_distance_from_features(g, f), rel=1e-8)
 
 
+def test_trace_sqrt_product_matches_scipy_sqrtm() -> None:
+    rng = np.random.default_rng(6)
+    a, b = np.cov(rng.normal(size=(80, 30)), rowvar=False), np.cov(rng.normal(size=(60, 30)) * 2, rowvar=False)
+    assert trace_sqrt_product(a, b) == pytest.approx(np.trace(scipy.linalg.sqrtm(a @ b)).real, rel=1e-8)
+
+
 def test_singular_covariances_are_handled() -> None:
-    # fewer samples than dimensions: rank-deficient covariances still give a finite value
+    # fewer samples than dimensions: rank-deficient covariances still give a finite, non-negative value
     f = torch.randn(5, 20, generator=torch.Generator().manual_seed(3))
     g = torch.randn(5, 20, generator=torch.Generator().manual_seed(4))
     value = frechet_distance_from_features(f, g)
     assert np.isfinite(value) and value > 0
+    assert frechet_distance_from_features(f, f) == pytest.approx(0.0, abs=1e-5)  # sqrt of round-off eigenvalues
 
 
 def test_bad_shapes_raise() -> None:

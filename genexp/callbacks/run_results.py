@@ -11,7 +11,8 @@ import lightning as L
 from genexp.callbacks.results import results, run_dir
 
 
-def _plain(value: Any) -> Any:
+def to_plain(value: Any) -> Any:
+    """A JSON-ready value: 1-element tensors to numbers, non-finite floats to strings."""
     if hasattr(value, "item") and getattr(value, "numel", lambda: 1)() == 1:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -35,8 +36,8 @@ class RunResultsWriter(L.Callback):
             return
         out: dict[str, Any] = {}
         for key, value in trainer.callback_metrics.items():
-            out[key] = _plain(value)
-        out.update({k: _plain(v) for k, v in results(trainer).items()})
+            out[key] = to_plain(value)
+        out.update({k: to_plain(v) for k, v in results(trainer).items()})
         out["global_step"] = int(trainer.global_step)
         out["epochs"] = int(trainer.current_epoch)
         path = run_dir(trainer) / "metrics.json"

@@ -98,7 +98,7 @@ class AdversarialModule(GenerativeModule):
             self._update(opt_g, g_out["loss"])
             logs.update({f"train/{k}": v.detach() for k, v in g_out.items() if k != "loss"})
             loss = loss + g_out["loss"].detach()
-        self.log_dict(logs)
+        self.log_train_step(logs)
         return {"loss": loss}
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:

@@ -117,7 +117,7 @@ class AutoencoderModule(GenerativeModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         """One optimizer step on L."""
         parts = self.losses(batch[0])
-        self.log_dict({f"train/{k}": v.detach() for k, v in parts.items()}, prog_bar=False)
+        self.log_train_step({f"train/{k}": v for k, v in parts.items()})
         return parts["loss"]
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:

@@ -1,0 +1,47 @@
+# genexp: `make run` installs and trains the default experiment; `make test` runs the tests.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export WANDB_MODE ?= offline
+
+.PHONY: install assets run test test-fast sweep bench reproduce lint clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# torch/torchvision are pinned as a matched pair (see README: Installing)
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -e ".[dev,launchers]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+assets: $(STAMP)
+	$(BIN)/python scripts/prepare_assets.py
+
+run: assets
+	$(BIN)/python -m genexp $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+sweep: assets
+	$(BIN)/python -m genexp -m model=vae,beta_vae dataset=digits seed=1,2,3 $(ARGS)
+
+bench: assets
+	$(BIN)/python scripts/bench_overhead.py
+	$(BIN)/python scripts/bench_metrics.py --write-docs
+
+reproduce: assets
+	$(BIN)/python scripts/reproduce.py $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check genexp scripts tests
+
+clean:
+	rm -rf outputs/2* multirun .pytest_cache
