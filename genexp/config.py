@@ -64,9 +64,15 @@ def _hydra_subdir_resolver(resume: Any) -> str:
     return f".hydra_resume/{time.strftime('%Y%m%d-%H%M%S')}" if found is not None else ".hydra"
 
 
+def _log_file_resolver(path: str) -> str:
+    """The run's log file on rank 0; DDP ranks > 0 write no run files (their log goes nowhere)."""
+    return os.devnull if int(os.environ.get("LOCAL_RANK", "0") or 0) > 0 else path
+
+
 def register_resolvers() -> None:
     """Register genexp's OmegaConf resolvers (idempotent)."""
     resolvers = {
+        "genexp_log_file": (_log_file_resolver, False),
         "genexp_root": (lambda: str(project_root()), True),
         "genexp_run_dir": (_run_dir_resolver, True),
         "genexp_hydra_subdir": (_hydra_subdir_resolver, True),

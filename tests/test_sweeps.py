@@ -45,6 +45,7 @@ def test_ddp_cpu_two_processes(tmp_path: Path, model: str) -> None:
     metrics = run.metrics()
     assert metrics["global_step"] == 6
     assert (run.run_dir / "checkpoints" / "last.ckpt").exists()
+    assert [p.name for p in run.run_dir.glob("*.log")] == ["__main__.log"]  # rank 1 writes no run files
     assert "world_size=2" in run.stdout + run.stderr or "distributed_backend=gloo" in run.stdout + run.stderr
 
 
