@@ -74,7 +74,10 @@ def precompose(overrides: list[str], config_name: str = "train") -> None:
         if ov.key_or_group.startswith("hydra"):
             continue
         if ov.is_sweep_override():
-            first = next(iter(ov.sweep_iterator()), None)
+            try:
+                first = next(iter(ov.sweep_iterator()), None)
+            except HydraException:  # interval() search spaces of sweepers: checked by the sweeper
+                continue
             single.append(f"{ov.get_key_element()}={ov._get_value_element_as_str(first)}")
         else:
             single.append(ov.input_line)

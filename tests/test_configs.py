@@ -85,3 +85,12 @@ def test_train_yaml_defaults_compose_to_the_default_experiment(tmp_path: Path) -
     cfg = compose_train([], tmp_path)
     assert cfg.hydra.runtime.choices.model == "vae" and cfg.hydra.runtime.choices.dataset == "mnist"
     assert cfg.model.optimizer._partial_ is True
+
+
+def test_evaluate_yaml_composes(tmp_path: Path) -> None:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="evaluate", overrides=["ckpt=/some/run/checkpoints/last.ckpt", "metric=[toy2d]"])
+    GlobalHydra.instance().clear()
+    assert cfg.ckpt.endswith("last.ckpt")
+    assert "_target_" in cfg.metric.toy2d

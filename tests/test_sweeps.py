@@ -58,3 +58,15 @@ def test_multirun_with_ddp_uses_spawn(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
     assert "start_method=spawn" in run.stderr
     assert len(_job_metrics(sweep)) == 2
+
+
+@pytest.mark.slow
+def test_optuna_sweep_returns_the_optimized_metric(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    run = run_genexp(tmp_path, "-m", "hydra/sweeper=optuna_search", "hydra.sweeper.n_trials=2",
+                     "optimized_metric=test/loss", "model.beta=interval(0.5,2.0)", *TINY, f"hydra.sweep.dir={sweep}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    best = (sweep / "optimization_results.yaml").read_text()
+    jobs = _job_metrics(sweep)
+    assert len(jobs) == 2
+    assert f"best_value: {min(j['test/loss'] for j in jobs)}" in best

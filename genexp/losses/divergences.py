@@ -46,12 +46,16 @@ def trace_sqrt_product(s1: Tensor, s2: Optional[Tensor] = None, eps: float = 1e-
     """tr((S1 S2)^{1/2}) = tr((S2^{1/2} S1 S2^{1/2})^{1/2}) for symmetric PSD S1, S2.
 
     With S2 = L L^T (Cholesky, ``jitter`` added), S1 S2 has the eigenvalues of the symmetric PSD
-    matrix L^T S1 L, so the trace is the sum of square roots of its ``eigvalsh`` eigenvalues,
-    each clamped at ``eps``. ``s2=None`` is the identity (the sum of sqrt eigenvalues of S1).
+    matrix L^T S1 L, so the trace is the sum of square roots of its ``eigvalsh`` eigenvalues
+    (negative round-off clipped to 0). The gradient is that of sqrt(max(l, ``eps``)): finite for
+    singular matrices. ``s2=None`` is the identity (the sum of sqrt eigenvalues of S1).
     """
-    inner = s1 if s2 is None else (lambda low: low.T @ s1 @ low)(_cholesky(s2, jitter))
-    eig = torch.linalg.eigvalsh(0.5 * (inner + inner.T))
-    return eig.clamp(min=eps).sqrt().sum()
+    if s2 is not None:
+        low = _cholesky(s2, jitter)
+        s1 = low.T @ s1 @ low
+    eig = torch.linalg.eigvalsh(0.5 * (s1 + s1.T))
+    root = eig.clamp(min=eps).sqrt()  # gradient: 0 below eps, at most 1 / (2 sqrt(eps)) above
+    return (root + (eig.clamp(min=0).sqrt() - root).detach()).sum()  # value: exact sqrt of max(l, 0)
 
 
 def w2_squared_gaussians(

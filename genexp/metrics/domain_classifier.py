@@ -19,9 +19,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 
-from genexp.metrics.fidelity import ExtractorSpec, protocol_hash, register
+from genexp.metrics.fidelity import ExtractorSpec, FeaturesLogitsExtractor, protocol_hash, register
 from genexp.metrics.modes import mode_counts, reverse_kl_to_uniform
 
 EXTRACTOR_NAME = "genexp-domain-classifier"
@@ -180,7 +179,7 @@ def load_classifier(path: str | os.PathLike) -> tuple[DomainClassifier, dict[str
     return model.eval(), dict(blob["info"])
 
 
-class DomainClassifierExtractor(FeatureExtractorBase):
+class DomainClassifierExtractor(FeaturesLogitsExtractor):
     """torch-fidelity view of a cached :class:`DomainClassifier` (``feature_extractor_weights_path``).
 
     Features ``'features'`` (pre-logit hidden layer) and ``'logits'``; input: float images in the
@@ -195,21 +194,6 @@ class DomainClassifierExtractor(FeatureExtractorBase):
         self.model, self.info = load_classifier(feature_extractor_weights_path)
         self.requires_grad_(False)
         self.eval()
-
-    @staticmethod
-    def get_provided_features_list() -> tuple[str, ...]:
-        """``('features', 'logits')``."""
-        return ("features", "logits")
-
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric: str) -> str:
-        """``logits`` for IS, ``features`` otherwise."""
-        return "logits" if metric == "isc" else "features"
-
-    @staticmethod
-    def can_be_compiled() -> bool:
-        """Small; not compiled."""
-        return False
 
     @staticmethod
     def get_dummy_input_for_compile() -> Tensor:

@@ -56,7 +56,27 @@ class OfflineInceptionV3(FeatureExtractorInceptionV3):
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
 
-class TinyFeatureExtractor(FeatureExtractorBase):
+class FeaturesLogitsExtractor(FeatureExtractorBase):
+    """torch-fidelity extractor base for small nets that provide ``features`` and ``logits``:
+    FID/KID/PR read ``features``, IS reads ``logits``; never compiled."""
+
+    @staticmethod
+    def get_provided_features_list() -> tuple[str, ...]:
+        """``('features', 'logits')``."""
+        return ("features", "logits")
+
+    @staticmethod
+    def get_default_feature_layer_for_metric(metric: str) -> str:
+        """``logits`` for IS, ``features`` otherwise."""
+        return "logits" if metric == "isc" else "features"
+
+    @staticmethod
+    def can_be_compiled() -> bool:
+        """Small nets are not worth compiling."""
+        return False
+
+
+class TinyFeatureExtractor(FeaturesLogitsExtractor):
     """A fixed random 2-layer feature map on 4x4-pooled uint8 RGB images, for fast tests.
 
     Features: ``'features'`` (16-d) and ``'logits'`` (10-d). Weights are drawn from a fixed seed
@@ -76,21 +96,6 @@ class TinyFeatureExtractor(FeatureExtractorBase):
             self.load_state_dict(torch.load(feature_extractor_weights_path, map_location="cpu"))
         self.requires_grad_(False)
         self.eval()
-
-    @staticmethod
-    def get_provided_features_list() -> tuple[str, ...]:
-        """``('features', 'logits')``."""
-        return ("features", "logits")
-
-    @staticmethod
-    def get_default_feature_layer_for_metric(metric: str) -> str:
-        """``logits`` for IS, ``features`` otherwise."""
-        return "logits" if metric == "isc" else "features"
-
-    @staticmethod
-    def can_be_compiled() -> bool:
-        """Not worth compiling."""
-        return False
 
     @staticmethod
     def get_dummy_input_for_compile() -> Tensor:

@@ -18,8 +18,12 @@ class AdversarialModule(GenerativeModule):
 
     Step schedule (``automatic_optimization = False``): every training batch makes one D update;
     every ``d_steps``-th batch also makes one G update. Lightning counts every optimizer step in
-    ``trainer.global_step``, so with ``d_steps=1`` one batch is two steps. Subclasses may
-    override :meth:`discriminator_step` / :meth:`generator_step` for extra terms.
+    ``trainer.global_step``, so with ``d_steps=1`` one batch is two steps.
+
+    Hooks for subclasses: :meth:`condition` (what G and D are conditioned on for a real batch;
+    the G step reuses the last D step's condition), :meth:`generate` (G's samples) and
+    :meth:`critic` (D's logits); :meth:`critic_loss` is D's loss (+ R1) for any critic, and
+    :meth:`discriminator_step` / :meth:`generator_step` may be extended for extra terms.
     """
 
     def __init__(
@@ -54,18 +58,27 @@ class AdversarialModule(GenerativeModule):
         self.g_optimizer_factory = g_optimizer
         self.d_optimizer_factory = d_optimizer
 
-    def sample(self, n: int) -> Tensor:
-        """G applied to ``n`` prior draws."""
+    def condition(self, real: Tensor) -> Optional[Tensor]:
+        """The conditioning of G and D for a real batch (None: unconditional)."""
+        return None
+
+    def generate(self, n: int, cond: Optional[Tensor] = None) -> Tensor:
+        """``n`` generator samples under ``cond``."""
         return self.generator(self.prior.sample(n))
 
-    def discriminator_step(self, real: Tensor) -> dict[str, Tensor]:
-        """D's loss on a real batch and as many generated samples."""
-        with torch.no_grad():
-            fake = self.sample(real.shape[0])
+    def critic(self, x: Tensor, cond: Optional[Tensor] = None) -> Tensor:
+        """D's logits for ``x`` under ``cond``, flattened to ``(n,)``."""
+        return self.discriminator(x).view(-1)
+
+    def sample(self, n: int) -> Tensor:
+        """G applied to ``n`` prior draws."""
+        return self.generate(n)
+
+    def critic_loss(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        """A critic's loss on a real and a fake batch, plus R1 at the real batch if ``r1_gamma > 0``."""
         real_in = real.requires_grad_(True) if self.r1_gamma > 0 else real
-        real_logits = self.discriminator(real_in).view(-1)
-        fake_logits = self.discriminator(fake).view(-1)
-        loss = discriminator_loss(self.loss_name, real_logits, fake_logits)
+        real_logits = critic(real_in)
+        loss = discriminator_loss(self.loss_name, real_logits, critic(fake))
         out = {"d_loss": loss}
         if self.r1_gamma > 0:
             r1 = r1_penalty(real_logits, real_in)
@@ -74,10 +87,17 @@ class AdversarialModule(GenerativeModule):
         out["loss"] = loss
         return out
 
+    def discriminator_step(self, real: Tensor) -> dict[str, Tensor]:
+        """D's loss on a real batch and as many generated samples (under the batch's condition)."""
+        cond = self._cond = self.condition(real)
+        with torch.no_grad():
+            fake = self.generate(real.shape[0], cond)
+        return self.critic_loss(lambda x: self.critic(x, cond), real, fake)
+
     def generator_step(self, batch_size: int) -> dict[str, Tensor]:
-        """G's loss on a batch of its samples."""
-        fake_logits = self.discriminator(self.sample(batch_size)).view(-1)
-        loss = generator_loss(self.loss_name, fake_logits)
+        """G's loss on a batch of its samples (under the last D step's condition)."""
+        cond = getattr(self, "_cond", None)
+        loss = generator_loss(self.loss_name, self.critic(self.generate(batch_size, cond), cond))
         return {"g_loss": loss, "loss": loss}
 
     def _update(self, optimizer: Any, loss: Tensor) -> None:

@@ -1,0 +1,202 @@
+"""PGMGAN (Armandpour et al., CVPR 2021): a partition-guided mixture of GANs, as one conditional
+G(z, i) and one conditional D(x, i) over the parts of a frozen space partitioner.
+
+Stages (one ``python -m genexp model=pgmgan ...`` call):
+
+1. ``partitioner`` (in ``on_fit_start``, see :mod:`genexp.models.stages`): ``partitioner.fit`` on
+   the training data (2-D: k-means + a Linear/MLP classifier; images: SimCLR + SCAN), then frozen
+   in eval mode and saved to ``<run>/checkpoints/stage_partitioner.pt``. ``partitioner_ckpt``
+   loads such a file instead of training. The empirical part masses pi are then computed.
+2. the GAN (Lightning's loop; :class:`AdversarialModule` schedule): real labels y = argmax S(x)
+   per batch, fakes reuse the batch's y (the pi weighting of Eq. 1); the G loss adds
+   lambda_t * mean R_y(G(z, y)) (the guide in mean form, annealed linearly over G steps).
+
+Baselines by config: ``guide_weight: 0`` is Partition GAN; ``labels: random`` draws uniform
+random ids for every real point at every step (Random Partition ID, no guide); ``num_partitions:
+1`` with ``guide_weight: 0`` is a plain GAN with the same nets (spec §8.4).
+
+Sampling: y ~ pi, z ~ p(z); in eval mode with ``rejection_tries > 0`` a sample is redrawn (same y)
+while the partitioner puts it outside part y, up to that many times, then the last draw is kept
+(the official ``SeededRejectionSampler``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from genexp.errors import ConfigError
+from genexp.losses.gan import generator_loss
+from genexp.losses.guide import annealed_weight, guide_distance
+from genexp.models.adversarial import AdversarialModule
+from genexp.models.stages import freeze, run_stage, train_tensor
+
+LABEL_SOURCES = ("partitioner", "random")
+
+
+def rejection_sample(
+    draw: Callable[[Tensor], Tensor], accept: Callable[[Tensor, Tensor], Tensor], y: Tensor, max_tries: int
+) -> tuple[Tensor, Tensor]:
+    """Draw ``x = draw(y)`` and redraw the rows ``accept(x, y)`` refuses, at most ``max_tries`` times.
+
+    Returns ``(x, accepted)``: every row with ``accepted`` True passed ``accept``; rows still
+    refused after ``max_tries`` redraws keep their last draw with ``accepted`` False.
+    """
+    x = draw(y)
+    ok = accept(x, y)
+    for _ in range(int(max_tries)):
+        if bool(ok.all()):
+            break
+        redo = (~ok).nonzero(as_tuple=True)[0]
+        x_new = draw(y[redo])
+        x[redo] = x_new
+        ok[redo] = accept(x_new, y[redo])
+    return x, ok
+
+
+class PGMGAN(AdversarialModule):
+    """Partition-guided GAN: conditional G/D over ``num_partitions`` parts of a frozen partitioner.
+
+    ``generator``/``discriminator`` are factories of class-conditional nets (``forward(z, y)`` /
+    ``forward(x, y)``, e.g. :class:`genexp.nets.conditional.ConditionalMLP` and
+    :class:`genexp.nets.maxout.MaxoutMLP` with ``num_classes: ${model.num_partitions}``);
+    ``partitioner`` is a factory ``(in_shape, num_parts) -> module`` with ``forward(x) -> logits``
+    and ``fit(x, seed) -> diagnostics``. See the module docstring for stages and baselines.
+    """
+
+    def __init__(
+        self,
+        data_shape: Sequence[int],
+        generator: Callable[..., nn.Module],
+        discriminator: Callable[..., nn.Module],
+        partitioner: Callable[..., nn.Module],
+        g_optimizer: Callable[..., torch.optim.Optimizer],
+        d_optimizer: Callable[..., torch.optim.Optimizer],
+        num_partitions: int = 25,
+        labels: str = "partitioner",
+        guide_weight: float = 6.0,
+        guide_anneal_steps: int = 50_000,
+        guide_floor: float = 1e-4,
+        guide_reduction: str = "mean",
+        rejection_tries: int = 20,
+        partitioner_ckpt: Optional[str] = None,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        if labels not in LABEL_SOURCES:
+            raise ConfigError(f"model.labels={labels!r} is unknown; choose one of {list(LABEL_SOURCES)}")
+        if guide_weight < 0 or guide_floor < 0:
+            raise ConfigError("model.guide_weight and model.guide_floor must be >= 0")
+        if rejection_tries < 0:
+            raise ConfigError(f"model.rejection_tries must be >= 0, got {rejection_tries}")
+        if guide_reduction not in ("mean", "sum"):
+            raise ConfigError(f"model.guide_reduction must be mean or sum, got {guide_reduction!r}")
+        super().__init__(data_shape, generator, discriminator, g_optimizer, d_optimizer, **kwargs)
+        self.num_partitions = int(num_partitions)
+        self.labels = labels
+        self.guide_weight, self.guide_floor = float(guide_weight), float(guide_floor)
+        self.guide_anneal_steps, self.guide_reduction = int(guide_anneal_steps), guide_reduction
+        self.rejection_tries = int(rejection_tries)
+        self.partitioner_ckpt = partitioner_ckpt
+        self.seed = int(seed)
+        self.partitioner = freeze(partitioner(in_shape=self.data_shape, num_parts=self.num_partitions))
+        self.register_buffer("part_probs", torch.full((self.num_partitions,), 1.0 / self.num_partitions))
+        self.register_buffer("partitioner_ready", torch.tensor(False))
+        self.register_buffer("g_updates", torch.zeros((), dtype=torch.long))
+        # (accepted, drawn) rows of rejection sampling since the test phase started
+        self.register_buffer("accepted", torch.zeros(2, dtype=torch.long), persistent=False)
+
+    # -- stage 1 ---------------------------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        """Train (or load) the partitioner unless this run already has it (see module docstring)."""
+        if not bool(self.partitioner_ready):
+            self.prepare_partitioner(train_tensor(self.trainer), self.trainer)
+
+    def prepare_partitioner(self, x: Tensor, trainer: Any = None) -> dict[str, Any]:
+        """Fit or load the partitioner on training inputs ``x``, freeze it and set the part masses."""
+        needs = self.labels == "partitioner"
+        train = lambda: self.partitioner.fit(x.to(self.device), seed=self.seed)  # noqa: E731
+        info = run_stage(trainer, "partitioner", {"partitioner": self.partitioner},
+                         train if needs else dict, self.partitioner_ckpt)
+        if needs:
+            with torch.no_grad():
+                parts = torch.cat([self.partitioner.assign(b.to(self.device)) for b in x.split(10_000)])
+            counts = torch.bincount(parts, minlength=self.num_partitions).float()
+            self.part_probs.copy_(counts / counts.sum())
+        self.partitioner_ready.fill_(True)
+        return info
+
+    def train(self, mode: bool = True) -> "PGMGAN":
+        """Switch modes; the frozen partitioner always stays in eval mode."""
+        super().train(mode)
+        self.partitioner.eval()
+        return self
+
+    # -- the GAN ---------------------------------------------------------------------------------
+    def condition(self, real: Tensor) -> Tensor:
+        """Part ids of a real batch: the partitioner's arg-max, or uniform random ids."""
+        if self.labels == "random":
+            return torch.randint(0, self.num_partitions, (real.shape[0],), device=real.device)
+        with torch.no_grad():
+            return self.partitioner.assign(real)
+
+    def generate(self, n: int, cond: Optional[Tensor] = None) -> Tensor:
+        """G(z, y) for ``n`` prior draws; y defaults to draws from the part masses."""
+        y = cond if cond is not None else self.draw_parts(n)
+        return self.generator(self.prior.sample(n), y)
+
+    def critic(self, x: Tensor, cond: Optional[Tensor] = None) -> Tensor:
+        """D(x, y): the logit of part y."""
+        return self.discriminator(x, cond).view(-1)
+
+    def guide_weight_now(self) -> float:
+        """lambda_t after ``g_updates`` generator updates."""
+        if self.labels == "random":
+            return 0.0
+        return annealed_weight(int(self.g_updates), self.guide_weight, self.guide_anneal_steps, self.guide_floor)
+
+    def generator_step(self, batch_size: int) -> dict[str, Tensor]:
+        """Adversarial loss + lambda_t * guide on G(z, y), y from the last D step."""
+        y = getattr(self, "_cond", None)
+        y = y if y is not None else self.draw_parts(batch_size)
+        fake = self.generate(batch_size, y)
+        adv = generator_loss(self.loss_name, self.critic(fake, y))
+        lam = self.guide_weight_now()
+        out = {"g_loss": adv, "guide_weight": torch.tensor(lam)}
+        loss = adv
+        if lam > 0:
+            guide = guide_distance(self.partitioner(fake), y, self.guide_reduction).mean()
+            loss = loss + lam * guide
+            out["guide"] = guide
+        self.g_updates += 1
+        out["loss"] = loss
+        return out
+
+    # -- sampling --------------------------------------------------------------------------------
+    def draw_parts(self, n: int) -> Tensor:
+        """``n`` part ids from the empirical part masses."""
+        return torch.multinomial(self.part_probs, n, replacement=True)
+
+    def sample(self, n: int) -> Tensor:
+        """y ~ pi, x = G(z, y); with rejection in eval mode (see the module docstring)."""
+        y = self.draw_parts(n)
+        draw = lambda yy: self.generator(self.prior.sample(len(yy)), yy)  # noqa: E731
+        if self.training or self.rejection_tries == 0 or self.labels == "random" or self.num_partitions == 1:
+            return draw(y)
+        x, ok = rejection_sample(draw, lambda xx, yy: self.partitioner.assign(xx) == yy, y, self.rejection_tries)
+        self.accepted += torch.stack([ok.sum(), torch.tensor(n, device=ok.device)])
+        return x
+
+    def on_test_epoch_start(self) -> None:
+        """Reset the acceptance counter of rejection sampling."""
+        self.accepted.zero_()
+
+    def on_test_epoch_end(self) -> None:
+        """Record the share of eval samples accepted by rejection sampling (``test/rejection_accept``)."""
+        drawn = int(self.accepted[1])
+        if drawn and self.trainer is not None:
+            from genexp.callbacks.results import record_metrics
+
+            record_metrics(self.trainer, {"test/rejection_accept": int(self.accepted[0]) / drawn})
