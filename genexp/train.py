@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import warnings
@@ -121,6 +122,11 @@ def train(cfg: DictConfig, run_dir: Path, overrides: Optional[list[str]] = None)
         )
     validate(cfg)
     _prepare_trainer_config(cfg)
+    if OmegaConf.select(cfg, "trainer.accelerator") == "cpu":
+        # Lightning asks torch to probe CUDA through NVML (fork safety); torch's Adam then reloads
+        # the NVML library at every step, which costs ~0.3-0.7 ms per step on a machine without a
+        # GPU. A CPU run does not fork CUDA state, so use the plain runtime check.
+        os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "0"
     threads = resolve_num_threads(cfg.get("num_threads", "auto"))
     if threads:
         torch.set_num_threads(threads)

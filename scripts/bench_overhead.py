@@ -68,8 +68,9 @@ def run_plain(train_u8: torch.Tensor, val_u8: torch.Tensor, epochs: int, batch: 
     return time.perf_counter() - start, steps
 
 
-def run_genexp(epochs: int, out_dir: Path) -> tuple[float, int]:
-    """Train the default experiment through the CLI's code path (default logger and callbacks)."""
+def run_genexp(epochs: int, out_dir: Path, overrides: list[str] | None = None) -> tuple[float, int]:
+    """Train the default experiment through the CLI's code path (default logger and callbacks);
+    ``overrides`` replaces the default ``trainer.max_epochs=<epochs> metric=none test_after_fit=false``."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
@@ -81,7 +82,7 @@ def run_genexp(epochs: int, out_dir: Path) -> tuple[float, int]:
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(
             config_name="train",
-            overrides=[f"trainer.max_epochs={epochs}", "metric=none", "test_after_fit=false"],
+            overrides=overrides or [f"trainer.max_epochs={epochs}", "metric=none", "test_after_fit=false"],
             return_hydra_config=True,
         )
     run_dir = out_dir / f"genexp_{time.time_ns()}"
@@ -104,6 +105,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("WANDB_MODE", "offline")
     os.environ.setdefault("WANDB_SILENT", "true")
+    # what a plain PyTorch program (without Lightning imported) has; genexp sets it for CPU runs
+    os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "0"
     register_resolvers()
     threads = resolve_num_threads("auto")
     if threads:

@@ -42,7 +42,9 @@ def test_batch_gaussian_is_mean_and_unbiased_covariance() -> None:
 
 def test_w2_one_dimensional_closed_form() -> None:
     m1, s1, m2, s2 = torch.tensor([0.7], dtype=D), 1.5, torch.tensor([-0.4], dtype=D), 0.3
-    w2 = w2_squared_gaussians(m1, torch.tensor([[s1**2]], dtype=D), m2, torch.tensor([[s2**2]], dtype=D), jitter=0.0)
+    w2 = w2_squared_gaussians(
+        m1, torch.tensor([[s1**2]], dtype=D), m2, torch.tensor([[s2**2]], dtype=D), jitter=0.0
+    )
     assert w2.item() == pytest.approx((0.7 + 0.4) ** 2 + (s1 - s2) ** 2, rel=1e-10)
 
 
@@ -61,7 +63,8 @@ def test_w2_general_matches_the_numpy_frechet_distance_and_the_identity_shortcut
     assert ours == pytest.approx(frechet_distance(m1.numpy(), s1.numpy(), m2.numpy(), s2.numpy()), rel=1e-8)
     eye = torch.eye(6, dtype=D)
     assert w2_squared_gaussians(m1, s1).item() == pytest.approx(
-        w2_squared_gaussians(m1, s1, torch.zeros(6, dtype=D), eye, jitter=0.0).item(), rel=1e-5)
+        w2_squared_gaussians(m1, s1, torch.zeros(6, dtype=D), eye, jitter=0.0).item(), rel=1e-5
+    )
     assert w2_squared_gaussians(m2, s2, m2, s2, jitter=0.0).item() == pytest.approx(0.0, abs=1e-9)
 
 
@@ -84,7 +87,9 @@ def test_w2_square_root_is_stable_on_singular_covariances(case: str) -> None:
 
 def test_trace_sqrt_product_of_identity_is_sum_of_sqrt_eigenvalues() -> None:
     _, s = random_gaussian(5, 4)
-    assert trace_sqrt_product(s).item() == pytest.approx(torch.linalg.eigvalsh(s).sqrt().sum().item(), rel=1e-10)
+    assert trace_sqrt_product(s).item() == pytest.approx(
+        torch.linalg.eigvalsh(s).sqrt().sum().item(), rel=1e-10
+    )
 
 
 @pytest.mark.parametrize("direction", ["forward", "reverse"])
@@ -101,10 +106,13 @@ def test_kl_against_standard_normal_in_both_directions() -> None:
     std = MultivariateNormal(torch.zeros(4, dtype=D), torch.eye(4, dtype=D))
     q = MultivariateNormal(m, s)
     assert kl_gaussians(m, s, jitter=0.0).item() == pytest.approx(kl_divergence(q, std).item(), rel=1e-9)
-    assert kl_gaussians(None, None, m, s, jitter=0.0).item() == pytest.approx(kl_divergence(std, q).item(), rel=1e-9)
+    assert kl_gaussians(None, None, m, s, jitter=0.0).item() == pytest.approx(
+        kl_divergence(std, q).item(), rel=1e-9
+    )
     var = torch.tensor([0.5, 2.0, 1.0, 0.1], dtype=D)  # diagonal: the VAE's per-sample closed form
     assert kl_gaussians(m, torch.diag(var), jitter=0.0).item() == pytest.approx(
-        kl_diag_to_standard_normal(m, var.log()).item(), rel=1e-9)
+        kl_diag_to_standard_normal(m, var.log()).item(), rel=1e-9
+    )
 
 
 @pytest.mark.parametrize("method", ["moment_matched", "symmetric_kl"])
@@ -115,7 +123,9 @@ def test_js_closed_forms_are_symmetric_nonnegative_and_zero_on_equal_inputs(meth
     assert ab.item() == pytest.approx(ba.item(), rel=1e-9) and ab.item() > 0
     assert js_gaussians(m1, s1, m1, s1, method=method, jitter=0.0).item() == pytest.approx(0.0, abs=1e-9)
     if method == "symmetric_kl":
-        assert ab.item() == pytest.approx(0.5 * (kl_gaussians(m1, s1, m2, s2, 0.0) + kl_gaussians(m2, s2, m1, s1, 0.0)).item())
+        assert ab.item() == pytest.approx(
+            0.5 * (kl_gaussians(m1, s1, m2, s2, 0.0) + kl_gaussians(m2, s2, m1, s1, 0.0)).item()
+        )
 
 
 def _js_1d_by_quadrature(m1: float, v1: float, m2: float, v2: float) -> float:
@@ -155,7 +165,10 @@ def test_mmd_near_zero_for_one_distribution_and_positive_for_a_shift() -> None:
 
 def test_mmd_is_unbiased_on_average() -> None:
     g = torch.Generator().manual_seed(1)
-    values = [mmd2_unbiased(torch.randn(20, 3, generator=g), torch.randn(20, 3, generator=g)).item() for _ in range(400)]
+    values = [
+        mmd2_unbiased(torch.randn(20, 3, generator=g), torch.randn(20, 3, generator=g)).item()
+        for _ in range(400)
+    ]
     assert abs(float(np.mean(values))) < 3 * float(np.std(values)) / math.sqrt(len(values))
     assert min(values) < 0  # unbiased, so not clipped at zero
 

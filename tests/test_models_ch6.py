@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import has_mnist
 from genexp.errors import ConfigError
 from genexp.losses.divergences import batch_gaussian, js_gaussians, kl_gaussians, w2_squared_gaussians
 from genexp.models.jsvae import JSVAE
@@ -17,7 +18,6 @@ from genexp.models.wvae import WVAE
 from genexp.nets.factory import data_to_vector, vector_to_data
 from genexp.nets.resnet import ConditionalBatchNorm2d, ResNetDecoder, ResNetEncoder
 from genexp.priors import GMMPrior
-from conftest import has_mnist
 
 CH6_MODELS = ["wvae", "jsvae", "ikl_vae", "fkl_vae", "mmdvae"]
 
@@ -25,21 +25,32 @@ CH6_MODELS = ["wvae", "jsvae", "ikl_vae", "fkl_vae", "mmdvae"]
 def build(cls: type, prior=None, shape=(1, 8, 8), latent_dim: int = 3, **kwargs):
     """A small model on MLP nets."""
     return cls(
-        data_shape=shape, value_range=(0.0, 1.0), latent_dim=latent_dim, prior=prior,
+        data_shape=shape,
+        value_range=(0.0, 1.0),
+        latent_dim=latent_dim,
+        prior=prior,
         encoder=partial(data_to_vector, arch="mlp", hidden=(16,)),
         decoder=partial(vector_to_data, arch="mlp", hidden=(16,)),
-        optimizer=partial(torch.optim.Adam, lr=1e-3), **kwargs,
+        optimizer=partial(torch.optim.Adam, lr=1e-3),
+        **kwargs,
     )
 
 
 # -- through the CLI --------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 @pytest.mark.parametrize("dataset", ["digits", "grid25"])
 @pytest.mark.parametrize("model", CH6_MODELS)
 def test_ch6_model_trains_through_the_cli(genexp_cli, model: str, dataset: str) -> None:
-    run = genexp_cli(f"model={model}", f"dataset={dataset}", "trainer=smoke", "logger=csv", "metric=none",
-                     "model.latent_dim=4")
+    run = genexp_cli(
+        f"model={model}",
+        f"dataset={dataset}",
+        "trainer=smoke",
+        "logger=csv",
+        "metric=none",
+        "model.latent_dim=4",
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     metrics = run.metrics()
     assert metrics["global_step"] == 6
@@ -50,8 +61,15 @@ def test_ch6_model_trains_through_the_cli(genexp_cli, model: str, dataset: str) 
 
 @pytest.mark.slow
 def test_wvae_trains_through_the_cli_with_the_latent_metrics(genexp_cli) -> None:
-    run = genexp_cli("model=wvae", "dataset=digits", "trainer=smoke", "logger=none", "metric=[latent,linear_probe]",
-                     "model.latent_dim=4", "callbacks=none")
+    run = genexp_cli(
+        "model=wvae",
+        "dataset=digits",
+        "trainer=smoke",
+        "logger=none",
+        "metric=[latent,linear_probe]",
+        "model.latent_dim=4",
+        "callbacks=none",
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     metrics = run.metrics()
     for key in ("log_mse_x", "log_mse_z", "kl_z", "kl_vae", "mi_q", "h_q_zx", "linear_probe_acc"):
@@ -62,19 +80,39 @@ def test_wvae_trains_through_the_cli_with_the_latent_metrics(genexp_cli) -> None
 @pytest.mark.skipif(not has_mnist(), reason="MNIST not prepared (make assets)")
 def test_thesis_ch6_cpu_experiment_reports_the_chapter_6_columns(genexp_cli) -> None:
     run = genexp_cli(
-        "experiment=thesis_ch6_cpu", "model=wvae", "trainer=smoke", "logger=none", "callbacks=none",
-        "dataset.n_train=2000", "metric.latent.n=500", "metric.latent.n_prior=500", "metric.linear_probe.n_train=1000",
-        *[f"metric.{m}.{k}={v}" for m in ("fd_classifier", "is_classifier")
-          for k, v in (("n_samples", 500), ("n_reference", 500), ("max_train", 2000), ("epochs", 1))],
+        "experiment=thesis_ch6_cpu",
+        "model=wvae",
+        "trainer=smoke",
+        "logger=none",
+        "callbacks=none",
+        "dataset.n_train=2000",
+        "metric.latent.n=500",
+        "metric.latent.n_prior=500",
+        "metric.linear_probe.n_train=1000",
+        *[
+            f"metric.{m}.{k}={v}"
+            for m in ("fd_classifier", "is_classifier")
+            for k, v in (("n_samples", 500), ("n_reference", 500), ("max_train", 2000), ("epochs", 1))
+        ],
     )
     assert run.returncode == 0, run.stderr[-3000:]
     metrics = run.metrics()
-    for key in ("log_mse_x", "log_mse_z", "kl_z", "kl_vae", "mi_q", "h_q_zx", "is_classifier", "fd_classifier",
-                "linear_probe_acc"):
+    for key in (
+        "log_mse_x",
+        "log_mse_z",
+        "kl_z",
+        "kl_vae",
+        "mi_q",
+        "h_q_zx",
+        "is_classifier",
+        "fd_classifier",
+        "linear_probe_acc",
+    ):
         assert math.isfinite(metrics[f"test/{key}"]), key
 
 
 # -- the objectives ---------------------------------------------------------------------------
+
 
 def test_reconstruction_term_is_the_per_sample_sum_of_squared_errors() -> None:
     torch.manual_seed(0)
@@ -95,7 +133,9 @@ def test_reconstruction_term_is_the_per_sample_sum_of_squared_errors() -> None:
         (JSVAE, {"divergence": "fkl"}, lambda m, s: kl_gaussians(None, None, m, s)),
     ],
 )
-def test_marginal_regularizer_compares_the_batch_gaussian_of_the_means_with_n01(cls, kwargs, reference) -> None:
+def test_marginal_regularizer_compares_the_batch_gaussian_of_the_means_with_n01(
+    cls, kwargs, reference
+) -> None:
     torch.manual_seed(0)
     model = build(cls, **kwargs)
     mu, logvar = torch.randn(32, 3) * 2 + 1, torch.randn(32, 3)
@@ -160,6 +200,7 @@ def test_bad_options_raise_config_errors() -> None:
 
 # -- ResNet nets ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("side", [28, 32, 64])
 @pytest.mark.parametrize("cond_dim", [0, 5])
 def test_resnet_output_shapes(side: int, cond_dim: int) -> None:
@@ -189,7 +230,9 @@ def test_conditional_batchnorm_modulates_with_the_conditioning_vector() -> None:
     cbn = ConditionalBatchNorm2d(4, cond_dim=2)
     x = torch.randn(8, 4, 5, 5)
     a, b = cbn(x, torch.zeros(8, 2)), cbn(x, torch.ones(8, 2) * 3)
-    assert torch.allclose(a, nn.functional.batch_norm(x, None, None, training=True), atol=1e-5)  # gain 1, bias 0
+    assert torch.allclose(
+        a, nn.functional.batch_norm(x, None, None, training=True), atol=1e-5
+    )  # gain 1, bias 0
     assert not torch.allclose(a, b)
 
 
@@ -217,9 +260,14 @@ def test_resnet_encoder_follows_table_6_2() -> None:
 
 def test_wvae_on_resnet_nets_trains_a_step() -> None:
     torch.manual_seed(0)
-    model = WVAE(data_shape=(1, 32, 32), value_range=(-1.0, 1.0), latent_dim=4,
-                 encoder=partial(ResNetEncoder, width=8), decoder=partial(ResNetDecoder, width=8),
-                 optimizer=partial(torch.optim.Adam, lr=2e-4, betas=(0.0, 0.999)))
+    model = WVAE(
+        data_shape=(1, 32, 32),
+        value_range=(-1.0, 1.0),
+        latent_dim=4,
+        encoder=partial(ResNetEncoder, width=8),
+        decoder=partial(ResNetDecoder, width=8),
+        optimizer=partial(torch.optim.Adam, lr=2e-4, betas=(0.0, 0.999)),
+    )
     opt = model.configure_optimizers()
     loss = model.losses(torch.rand(8, 1, 32, 32) * 2 - 1)["loss"]
     loss.backward()

@@ -13,6 +13,20 @@ from genexp.losses.gaussian import diag_gaussian_log_prob
 LOG_2PI = math.log(2 * math.pi)
 
 
+def expected_component_log_prob(mu: Tensor, logvar: Tensor, means: Tensor, logvars: Tensor) -> Tensor:
+    """E_{q(z|x)}[ln N(z; m_k, diag s_k^2)] for every row and component, shape (n, K), in closed form:
+    sum_j -1/2 [ln(2 pi s_kj^2) + (st_j^2 + (mt_j - m_kj)^2) / s_kj^2] with q(z|x) = N(mt, diag st^2)
+    given by (``mu``, ``logvar``) (n, J) and the components by ``means``, ``logvars`` (K, J)."""
+    var = logvar.exp().unsqueeze(1)  # n, 1, J
+    diff2 = (mu.unsqueeze(1) - means.unsqueeze(0)).pow(2)  # n, K, J
+    return -0.5 * (LOG_2PI + logvars.unsqueeze(0) + (var + diff2) / logvars.exp().unsqueeze(0)).sum(-1)
+
+
+def diag_gaussian_entropy(logvar: Tensor) -> Tensor:
+    """h(N(mu, diag exp(logvar))) per row = sum_j 1/2 ln(2 pi e s_j^2)."""
+    return 0.5 * (1.0 + LOG_2PI + logvar).sum(-1)
+
+
 def vade_kl(mu: Tensor, logvar: Tensor, gamma: Tensor, means: Tensor, logvars: Tensor, log_weights: Tensor) -> Tensor:
     """KL(q(z|x) q(y|x) || p(y) p(z|y)) per row, in closed form for fixed ``gamma`` = q(y|x) (VaDE).
 
@@ -22,12 +36,9 @@ def vade_kl(mu: Tensor, logvar: Tensor, gamma: Tensor, means: Tensor, logvars: T
     ``logvars`` (K, J) and ``log_weights`` (K,), and ``gamma`` (n, K). Spec §B.1 writes the last
     term without ln 2pi; with it both 2pi terms cancel, which is what the ELBO needs.
     """
-    var = logvar.exp().unsqueeze(1)  # n, 1, J
-    diff2 = (mu.unsqueeze(1) - means.unsqueeze(0)).pow(2)  # n, K, J
-    cross = 0.5 * (LOG_2PI + logvars.unsqueeze(0) + (var + diff2) / logvars.exp().unsqueeze(0)).sum(-1)  # n, K
+    cross = -expected_component_log_prob(mu, logvar, means, logvars)  # n, K
     log_gamma = gamma.clamp_min(1e-12).log()
-    entropy_q = 0.5 * (1.0 + LOG_2PI + logvar).sum(-1)
-    return (gamma * (cross - log_weights.unsqueeze(0) + log_gamma)).sum(-1) - entropy_q
+    return (gamma * (cross - log_weights.unsqueeze(0) + log_gamma)).sum(-1) - diag_gaussian_entropy(logvar)
 
 
 def encoder_nll_per_dim(z: Tensor, mu: Tensor, logvar: Tensor, data_dim: int) -> Tensor:

@@ -42,7 +42,9 @@ def _cholesky(s: Tensor, jitter: float) -> Tensor:
     return torch.linalg.cholesky(s + jitter * _identity_like(s[0]))
 
 
-def trace_sqrt_product(s1: Tensor, s2: Optional[Tensor] = None, eps: float = 1e-8, jitter: float = 1e-6) -> Tensor:
+def trace_sqrt_product(
+    s1: Tensor, s2: Optional[Tensor] = None, eps: float = 1e-8, jitter: float = 1e-6
+) -> Tensor:
     """tr((S1 S2)^{1/2}) = tr((S2^{1/2} S1 S2^{1/2})^{1/2}) for symmetric PSD S1, S2.
 
     With S2 = L L^T (Cholesky, ``jitter`` added), S1 S2 has the eigenvalues of the symmetric PSD
@@ -59,15 +61,23 @@ def trace_sqrt_product(s1: Tensor, s2: Optional[Tensor] = None, eps: float = 1e-
 
 
 def w2_squared_gaussians(
-    m1: Tensor, s1: Tensor, m2: Optional[Tensor] = None, s2: Optional[Tensor] = None,
-    eps: float = 1e-8, jitter: float = 1e-6,
+    m1: Tensor,
+    s1: Tensor,
+    m2: Optional[Tensor] = None,
+    s2: Optional[Tensor] = None,
+    eps: float = 1e-8,
+    jitter: float = 1e-6,
 ) -> Tensor:
     """Squared 2-Wasserstein distance ||m1 - m2||^2 + tr(S1 + S2 - 2 (S1 S2)^{1/2}) (eq. 6.5).
 
     ``m2=None``/``s2=None`` is N(0, I), where the distance is ||m1||^2 + tr S1 + J - 2 tr S1^{1/2}.
     """
     diff = m1 if m2 is None else m1 - m2
-    tr2 = torch.as_tensor(float(m1.shape[-1]), dtype=m1.dtype, device=m1.device) if s2 is None else torch.trace(s2)
+    tr2 = (
+        torch.as_tensor(float(m1.shape[-1]), dtype=m1.dtype, device=m1.device)
+        if s2 is None
+        else torch.trace(s2)
+    )
     return diff.pow(2).sum() + torch.trace(s1) + tr2 - 2 * trace_sqrt_product(s1, s2, eps, jitter)
 
 
@@ -77,7 +87,10 @@ def _standard_if_none(m: Optional[Tensor], s: Optional[Tensor], like: Tensor) ->
 
 
 def kl_gaussians(
-    m1: Optional[Tensor], s1: Optional[Tensor], m2: Optional[Tensor] = None, s2: Optional[Tensor] = None,
+    m1: Optional[Tensor],
+    s1: Optional[Tensor],
+    m2: Optional[Tensor] = None,
+    s2: Optional[Tensor] = None,
     jitter: float = 1e-6,
 ) -> Tensor:
     """KL(N(m1, S1) || N(m2, S2)) = 1/2 [tr(S2^-1 S1) + d' S2^-1 d - J + ln|S2| - ln|S1|] (eq. 6.4),
@@ -97,12 +110,21 @@ def kl_gaussians(
 def _gaussian_log_prob(x: Tensor, m: Tensor, low: Tensor) -> Tensor:
     """log N(x; m, L L^T) per row."""
     sol = torch.linalg.solve_triangular(low, (x - m).T, upper=False)
-    return -0.5 * sol.pow(2).sum(0) - torch.log(torch.diagonal(low)).sum() - 0.5 * m.shape[-1] * math.log(2 * math.pi)
+    return (
+        -0.5 * sol.pow(2).sum(0)
+        - torch.log(torch.diagonal(low)).sum()
+        - 0.5 * m.shape[-1] * math.log(2 * math.pi)
+    )
 
 
 def js_gaussians(
-    m1: Tensor, s1: Tensor, m2: Optional[Tensor] = None, s2: Optional[Tensor] = None,
-    method: str = "moment_matched", n_samples: int = 256, jitter: float = 1e-6,
+    m1: Tensor,
+    s1: Tensor,
+    m2: Optional[Tensor] = None,
+    s2: Optional[Tensor] = None,
+    method: str = "moment_matched",
+    n_samples: int = 256,
+    jitter: float = 1e-6,
 ) -> Tensor:
     """Jensen-Shannon divergence between N(m1, S1) and N(m2, S2) (None: N(0, I)); no closed form exists.
 
@@ -158,7 +180,11 @@ def mmd2_unbiased(x: Tensor, y: Tensor, kernel: str = "rbf", scale: Optional[flo
     n, m = x.shape[0], y.shape[0]
     if n < 2 or m < 2:
         raise ValueError(f"unbiased MMD needs at least 2 samples on each side, got {n} and {m}")
-    kxx, kyy, kxy = kernel_matrix(x, x, kernel, scale), kernel_matrix(y, y, kernel, scale), kernel_matrix(x, y, kernel, scale)
+    kxx, kyy, kxy = (
+        kernel_matrix(x, x, kernel, scale),
+        kernel_matrix(y, y, kernel, scale),
+        kernel_matrix(x, y, kernel, scale),
+    )
     sum_xx = kxx.sum() - torch.diagonal(kxx).sum()
     sum_yy = kyy.sum() - torch.diagonal(kyy).sum()
     return sum_xx / (n * (n - 1)) + sum_yy / (m * (m - 1)) - 2 * kxy.mean()

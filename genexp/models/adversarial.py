@@ -101,13 +101,22 @@ class AdversarialModule(GenerativeModule):
         return {"g_loss": loss, "loss": loss}
 
     def _update(self, optimizer: Any, loss: Tensor) -> None:
-        optimizer.zero_grad(set_to_none=True)
+        """Zero the grads of one optimizer (or a list), backpropagate ``loss``, step them all."""
+        opts = optimizer if isinstance(optimizer, (list, tuple)) else [optimizer]
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        optimizer.step()
+        for opt in opts:
+            opt.step()
+
+    def after_generator_update(self, real: Tensor) -> dict[str, Tensor]:
+        """Extra updates right after each G update (e.g. an encoder's); returns values to log."""
+        return {}
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
         """One D update, and one G update every ``d_steps`` batches."""
-        opt_g, opt_d = self.optimizers()
+        opts = self.optimizers()
+        opt_g, opt_d = opts[0], opts[1]  # subclasses may add optimizers after these two
         real = batch[0]
         d_out = self.discriminator_step(real)
         self._update(opt_d, d_out["loss"])
@@ -118,6 +127,7 @@ class AdversarialModule(GenerativeModule):
             self._update(opt_g, g_out["loss"])
             logs.update({f"train/{k}": v.detach() for k, v in g_out.items() if k != "loss"})
             loss = loss + g_out["loss"].detach()
+            logs.update(self.after_generator_update(real))
         self.log_train_step(logs)
         return {"loss": loss}
 

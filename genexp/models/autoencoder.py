@@ -30,7 +30,11 @@ class AutoencoderModule(GenerativeModule):
     Subclasses define :meth:`regularizer` (R). ``likelihood`` is ``gaussian`` (fixed
     ``obs_std``; the default sqrt(1/2) makes the NLL the per-sample sum of squared errors up to a
     constant, the thesis' convention) or ``bernoulli`` (data rescaled to [0, 1], decoder logits).
+    Subclasses with a deterministic encoder set ``stochastic_encoder = False`` (the encoder then
+    outputs ``latent_dim`` values instead of mean and log-variance).
     """
+
+    stochastic_encoder: bool = True
 
     def __init__(
         self,
@@ -56,7 +60,7 @@ class AutoencoderModule(GenerativeModule):
         self.latent_dim = int(latent_dim)
         self.beta = float(beta)
         self.obs_std = float(obs_std)
-        self.encoder = encoder(in_shape=self.data_shape, out_dim=2 * self.latent_dim)
+        self.encoder = encoder(in_shape=self.data_shape, out_dim=(2 if self.stochastic_encoder else 1) * self.latent_dim)
         self.decoder = decoder(
             in_dim=self.latent_dim,
             out_shape=self.data_shape,

@@ -24,11 +24,19 @@ class JSVAE(GaussianMarginalAE):
     - ``divergence=fkl`` (FKL-VAE): KL(p || q) in closed form.
     """
 
-    def __init__(self, *args: Any, divergence: str = "js", js_method: str = "moment_matched", mc_samples: int = 256,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        divergence: str = "js",
+        js_method: str = "moment_matched",
+        mc_samples: int = 256,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if divergence not in DIVERGENCES:
-            raise ConfigError(f"model.divergence={divergence!r} is unknown; choose one of {list(DIVERGENCES)}")
+            raise ConfigError(
+                f"model.divergence={divergence!r} is unknown; choose one of {list(DIVERGENCES)}"
+            )
         if js_method not in JS_METHODS:
             raise ConfigError(f"model.js_method={js_method!r} is unknown; choose one of {list(JS_METHODS)}")
         if int(mc_samples) < 2:
@@ -43,5 +51,6 @@ class JSVAE(GaussianMarginalAE):
             return kl_gaussians(m, s, pm, ps, jitter=self.jitter)
         if self.divergence == "fkl":
             return kl_gaussians(pm, ps, m, s, jitter=self.jitter)
-        return js_gaussians(m, s, pm, ps, method=self.js_method, n_samples=self.mc_samples, jitter=self.jitter)
-
+        return js_gaussians(
+            m, s, pm, ps, method=self.js_method, n_samples=self.mc_samples, jitter=self.jitter
+        )

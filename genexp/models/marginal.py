@@ -25,17 +25,23 @@ class GaussianMarginalAE(AutoencoderModule):
     divergence is computed in float64 and returned in the codes' dtype.
     """
 
-    def __init__(self, *args: Any, moment_match_prior: bool = False, jitter: float = 1e-6, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, moment_match_prior: bool = False, jitter: float = 1e-6, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         name = type(self).__name__
         if not isinstance(self.prior, NormalPrior):
             if not hasattr(self.prior, "gaussian_moments"):
-                raise ConfigError(f"{name} needs a Gaussian prior (prior=normal) or one with gaussian_moments(); "
-                                  f"got {type(self.prior).__name__}")
+                raise ConfigError(
+                    f"{name} needs a Gaussian prior (prior=normal) or one with gaussian_moments(); "
+                    f"got {type(self.prior).__name__}"
+                )
             if not moment_match_prior:
-                raise ConfigError(f"{name} matches the batch of codes to a Gaussian prior, but prior "
-                                  f"{type(self.prior).__name__} is not N(0, I): use prior=normal, or set "
-                                  "model.moment_match_prior=true to match its mean and covariance only")
+                raise ConfigError(
+                    f"{name} matches the batch of codes to a Gaussian prior, but prior "
+                    f"{type(self.prior).__name__} is not N(0, I): use prior=normal, or set "
+                    "model.moment_match_prior=true to match its mean and covariance only"
+                )
         if jitter < 0:
             raise ConfigError(f"model.jitter must be >= 0, got {jitter}")
         self.moment_match_prior = bool(moment_match_prior)
@@ -57,7 +63,9 @@ class GaussianMarginalAE(AutoencoderModule):
         0 in evaluation (a last, one-row validation batch)."""
         if mu.shape[0] < 2:
             if self.training:
-                raise ConfigError(f"{type(self).__name__} fits a Gaussian to each batch: dataset.batch_size must be >= 2")
+                raise ConfigError(
+                    f"{type(self).__name__} fits a Gaussian to each batch: dataset.batch_size must be >= 2"
+                )
             return mu.new_zeros(())
         m, s = batch_gaussian(mu.double())
         return self.marginal_divergence(m, s, *self.prior_moments()).to(mu.dtype)

@@ -18,7 +18,9 @@ class MMDVAE(AutoencoderModule):
     exp(-||a-b||^2 / scale) (InfoVAE; default scale J) or ``imq`` scale / (scale + ||a-b||^2) (WAE;
     default scale 2J). No per-sample KL: the posterior variance is free to shrink."""
 
-    def __init__(self, *args: Any, kernel: str = "rbf", kernel_scale: Optional[float] = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, kernel: str = "rbf", kernel_scale: Optional[float] = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if kernel not in KERNELS:
             raise ConfigError(f"model.kernel={kernel!r} is unknown; choose one of {list(KERNELS)}")
@@ -31,7 +33,9 @@ class MMDVAE(AutoencoderModule):
         """MMD^2 for the batch (a scalar); a one-row batch gives an error in training, 0 in evaluation."""
         if z.shape[0] < 2:
             if self.training:
-                raise ConfigError("MMDVAE compares batches of codes with prior draws: dataset.batch_size must be >= 2")
+                raise ConfigError(
+                    "MMDVAE compares batches of codes with prior draws: dataset.batch_size must be >= 2"
+                )
             return z.new_zeros(())
         prior_draws = self.prior.sample(z.shape[0]).to(z.dtype)
         return mmd2_unbiased(z, prior_draws, self.kernel, self.kernel_scale)

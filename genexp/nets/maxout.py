@@ -20,7 +20,7 @@ class Maxout(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(n, in) -> (n, out)."""
-        return self.linear(x).view(x.shape[0], self.out_dim, self.pieces).amax(dim=2)
+        return self.linear(x).view(x.shape[0], self.out_dim, self.pieces).max(dim=2).values
 
 
 class MaxoutMLP(nn.Module):

@@ -36,7 +36,9 @@ class ConditionalBatchNorm2d(nn.Module):
     """BatchNorm without affine parameters whose gain (1 + gamma(c)) and bias beta(c) are linear
     maps of a conditioning vector c; with ``cond_dim`` 0 a plain affine BatchNorm2d."""
 
-    def __init__(self, channels: int, cond_dim: int = 0, init_std: float = 0.02, spectral_norm: bool = True) -> None:
+    def __init__(
+        self, channels: int, cond_dim: int = 0, init_std: float = 0.02, spectral_norm: bool = True
+    ) -> None:
         super().__init__()
         self.cond_dim = int(cond_dim)
         self.bn = nn.BatchNorm2d(channels, affine=self.cond_dim == 0)
@@ -58,8 +60,15 @@ class UpBlock(nn.Module):
     """G block "Resblock up": CBN, ReLU, upsample x2, conv3x3, CBN, ReLU, conv3x3; skip: upsample x2,
     conv1x1; out = main + skip."""
 
-    def __init__(self, in_ch: int, out_ch: int, cond_dim: int = 0, upsample: str = "bilinear",
-                 init_std: float = 0.02, spectral_norm: bool = True) -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        cond_dim: int = 0,
+        upsample: str = "bilinear",
+        init_std: float = 0.02,
+        spectral_norm: bool = True,
+    ) -> None:
         super().__init__()
         self.upsample = upsample
         self.bn1 = ConditionalBatchNorm2d(in_ch, cond_dim, init_std, spectral_norm)
@@ -86,14 +95,23 @@ class DownBlock(nn.Module):
     ``first``: no leading ReLU and the skip pools before its 1x1 conv. ``down=False`` ("Resblock"):
     no pooling, and an identity skip when the widths agree (a 1x1 conv otherwise)."""
 
-    def __init__(self, in_ch: int, out_ch: int, down: bool = True, first: bool = False,
-                 init_std: float = 0.02, spectral_norm: bool = True) -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        down: bool = True,
+        first: bool = False,
+        init_std: float = 0.02,
+        spectral_norm: bool = True,
+    ) -> None:
         super().__init__()
         self.down, self.first = bool(down), bool(first)
         self.conv1 = sn_layer(nn.Conv2d(in_ch, out_ch, 3, padding=1), init_std, spectral_norm)
         self.conv2 = sn_layer(nn.Conv2d(out_ch, out_ch, 3, padding=1), init_std, spectral_norm)
         needs_conv = self.down or in_ch != out_ch
-        self.skip = sn_layer(nn.Conv2d(in_ch, out_ch, 1), init_std, spectral_norm) if needs_conv else nn.Identity()
+        self.skip = (
+            sn_layer(nn.Conv2d(in_ch, out_ch, 1), init_std, spectral_norm) if needs_conv else nn.Identity()
+        )
 
     def _shortcut(self, x: Tensor) -> Tensor:
         if not self.down:
@@ -125,20 +143,37 @@ class ResNetEncoder(nn.Module):
     heads of q(z|x) in one layer). ``width`` (4C) for every block, or one width per block in
     ``channels``. Works for any input side (28 px gives 1x1 maps, 64 px 4x4)."""
 
-    def __init__(self, in_shape: Sequence[int], out_dim: int, width: int = 128,
-                 blocks: Sequence[str] = ("down", "down", "same", "down", "down"),
-                 channels: Optional[Sequence[int]] = None, init_std: float = 0.02, spectral_norm: bool = True) -> None:
+    def __init__(
+        self,
+        in_shape: Sequence[int],
+        out_dim: int,
+        width: int = 128,
+        blocks: Sequence[str] = ("down", "down", "same", "down", "down"),
+        channels: Optional[Sequence[int]] = None,
+        init_std: float = 0.02,
+        spectral_norm: bool = True,
+    ) -> None:
         super().__init__()
         if len(in_shape) != 3:
             raise ConfigError(f"ResNetEncoder needs (C, H, W) images, got shape {list(in_shape)}")
         unknown = [b for b in blocks if b not in BLOCK_KINDS]
         if unknown or not blocks:
-            raise ConfigError(f"ResNetEncoder blocks must be a non-empty list of {list(BLOCK_KINDS)}, got {list(blocks)}")
+            raise ConfigError(
+                f"ResNetEncoder blocks must be a non-empty list of {list(BLOCK_KINDS)}, got {list(blocks)}"
+            )
         widths = _widths(width, channels, len(blocks), "ResNetEncoder")
         layers, c_in = [], int(in_shape[0])
         for i, (kind, c_out) in enumerate(zip(blocks, widths)):
-            layers.append(DownBlock(c_in, c_out, down=kind == "down", first=i == 0, init_std=init_std,
-                                    spectral_norm=spectral_norm))
+            layers.append(
+                DownBlock(
+                    c_in,
+                    c_out,
+                    down=kind == "down",
+                    first=i == 0,
+                    init_std=init_std,
+                    spectral_norm=spectral_norm,
+                )
+            )
             c_in = c_out
         self.blocks = nn.Sequential(*layers)
         with torch.no_grad():
@@ -162,10 +197,21 @@ class ResNetDecoder(nn.Module):
     neither, plain BatchNorm. ``width`` (4C) everywhere, or ``channels`` = [stem, block 1, ...].
     """
 
-    def __init__(self, in_dim: int, out_shape: Sequence[int], value_range: Optional[Sequence[float]] = None,
-                 squash: bool = True, width: int = 128, channels: Optional[Sequence[int]] = None, bottom: int = 4,
-                 condition_on_z: bool = True, cond_dim: int = 0, upsample: str = "bilinear",
-                 init_std: float = 0.02, spectral_norm: bool = True) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        out_shape: Sequence[int],
+        value_range: Optional[Sequence[float]] = None,
+        squash: bool = True,
+        width: int = 128,
+        channels: Optional[Sequence[int]] = None,
+        bottom: int = 4,
+        condition_on_z: bool = True,
+        cond_dim: int = 0,
+        upsample: str = "bilinear",
+        init_std: float = 0.02,
+        spectral_norm: bool = True,
+    ) -> None:
         super().__init__()
         if len(out_shape) != 3:
             raise ConfigError(f"ResNetDecoder needs (C, H, W) images, got shape {list(out_shape)}")
@@ -180,10 +226,13 @@ class ResNetDecoder(nn.Module):
         cbn_dim = (self.in_dim if self.condition_on_z else 0) + self.cond_dim
         self.stem = sn_layer(nn.Linear(self.in_dim, widths[0] * self.bottom**2), init_std, spectral_norm)
         self.blocks = nn.ModuleList(
-            UpBlock(c_in, c_out, cbn_dim, upsample, init_std, spectral_norm) for c_in, c_out in zip(widths[:-1], widths[1:])
+            UpBlock(c_in, c_out, cbn_dim, upsample, init_std, spectral_norm)
+            for c_in, c_out in zip(widths[:-1], widths[1:])
         )
         self.out_bn = nn.BatchNorm2d(widths[-1])
-        self.out_conv = sn_layer(nn.Conv2d(widths[-1], self.out_shape[0], 3, padding=1), init_std, spectral_norm)
+        self.out_conv = sn_layer(
+            nn.Conv2d(widths[-1], self.out_shape[0], 3, padding=1), init_std, spectral_norm
+        )
         self.out_act = output_squash(value_range) if squash else None
         self.width0 = widths[0]
 

@@ -1,0 +1,119 @@
+"""Steps/s of a genexp PGMGAN 2-D toy run against the same step as a plain PyTorch loop.
+
+Both train PGMGAN's toy setting (experiment=pgm_grid25: conditional MLP G 4x128 with BatchNorm,
+Maxout D 3x128x5, frozen Linear(2, 25) partitioner, guide, batch 100, 1:1, Adam 5e-4) with the same
+genexp nets for the same number of iterations, in this one process, alternating plain / genexp /
+plain / genexp ... so machine noise hits both alike. genexp runs the CLI's code path with its
+default logger (wandb, offline) and default callbacks (checkpoints, sample figures, NaN guard,
+progress bar); only the training loop is timed on both sides (genexp's ``train_loop_s``, which
+includes its per-epoch validation; the partitioner stage and end-of-run metrics are excluded).
+
+    python scripts/bench_pgmgan.py [--iters 3000] [--repeats 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_overhead import run_genexp  # noqa: E402
+
+from genexp.config import register_resolvers, resolve_num_threads  # noqa: E402
+from genexp.data.toy_distributions import grid25  # noqa: E402
+from genexp.losses.guide import annealed_weight, guide_distance  # noqa: E402
+from genexp.models.partitioner import KMeansPartitioner  # noqa: E402
+from genexp.nets.conditional import ConditionalMLP  # noqa: E402
+from genexp.nets.maxout import MaxoutMLP  # noqa: E402
+
+K, WIDTH, BATCH, LR, BETAS = 25, 128, 100, 5e-4, (0.8, 0.999)
+
+
+def run_plain(x_train: torch.Tensor, iters: int) -> tuple[float, int]:
+    """PGMGAN's toy step in a bare loop; returns (seconds, optimizer steps)."""
+    torch.manual_seed(0)
+    part = KMeansPartitioner((2,), K)
+    part.fit(x_train, seed=0)
+    for p in part.parameters():
+        p.requires_grad_(False)
+    g = ConditionalMLP(2, (2,), K, hidden=[WIDTH] * 4)
+    d = MaxoutMLP((2,), 1, hidden=[WIDTH] * 3, pieces=5, num_classes=K)
+    opt_g = torch.optim.Adam(g.parameters(), lr=LR, betas=BETAS)
+    opt_d = torch.optim.Adam(d.parameters(), lr=LR, betas=BETAS)
+    n_batches = len(x_train) // BATCH
+    start = time.perf_counter()
+    it = 0
+    while it < iters:
+        perm = torch.randperm(len(x_train))
+        for b in range(n_batches):
+            if it == iters:
+                break
+            real = x_train[perm[b * BATCH : (b + 1) * BATCH]]
+            with torch.no_grad():
+                y = part(real).argmax(1)
+                fake = g(torch.randn(BATCH, 2), y)
+            d_loss = F.softplus(-d(real, y)).mean() + F.softplus(d(fake, y)).mean()
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+            fake = g(torch.randn(BATCH, 2), y)
+            lam = annealed_weight(it, 6.0, iters)
+            g_loss = F.softplus(-d(fake, y)).mean() + lam * guide_distance(part(fake), y).mean()
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+            it += 1
+    return time.perf_counter() - start, 2 * iters
+
+
+def main() -> None:
+    """Alternate the two runs; print steps/s and the time-per-step ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iters", type=int, default=3000, help="G/D iterations per run (2 optimizer steps each)")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    os.environ.setdefault("WANDB_MODE", "offline")
+    os.environ.setdefault("WANDB_SILENT", "true")
+    register_resolvers()
+    threads = resolve_num_threads("auto")
+    if threads:
+        torch.set_num_threads(threads)
+    x_train = grid25().sample(100_000, torch.Generator().manual_seed(0))
+    overrides = ["experiment=pgm_grid25", f"trainer.max_steps={2 * args.iters}", f"model.guide_anneal_steps={args.iters}",
+                 "metric=none", "test_after_fit=false"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.repeats):
+            p_s, p_n = run_plain(x_train, args.iters)
+            g_s, g_n = run_genexp(0, Path(tmp), overrides)
+            rows.append({"plain_s": p_s, "plain_steps": p_n, "genexp_s": g_s, "genexp_steps": g_n})
+            print(f"repeat {r}: plain {p_n} steps {p_s:.1f}s | genexp {g_n} steps {g_s:.1f}s", flush=True)
+    plain_sps = sum(r["plain_steps"] for r in rows) / sum(r["plain_s"] for r in rows)
+    genexp_sps = sum(r["genexp_steps"] for r in rows) / sum(r["genexp_s"] for r in rows)
+    summary = {
+        "threads": torch.get_num_threads(),
+        "iters": args.iters,
+        "repeats": rows,
+        "plain_steps_per_s": round(plain_sps, 1),
+        "genexp_steps_per_s": round(genexp_sps, 1),
+        "time_per_step_ratio_genexp_over_plain": round(plain_sps / genexp_sps, 3),
+    }
+    print(json.dumps(summary, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
