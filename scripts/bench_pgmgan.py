@@ -80,7 +80,9 @@ def run_plain(x_train: torch.Tensor, iters: int) -> tuple[float, int]:
 def main() -> None:
     """Alternate the two runs; print steps/s and the time-per-step ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iters", type=int, default=3000, help="G/D iterations per run (2 optimizer steps each)")
+    parser.add_argument(
+        "--iters", type=int, default=3000, help="G/D iterations per run (2 optimizer steps each)"
+    )
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
@@ -91,8 +93,13 @@ def main() -> None:
     if threads:
         torch.set_num_threads(threads)
     x_train = grid25().sample(100_000, torch.Generator().manual_seed(0))
-    overrides = ["experiment=pgm_grid25", f"trainer.max_steps={2 * args.iters}", f"model.guide_anneal_steps={args.iters}",
-                 "metric=none", "test_after_fit=false"]
+    overrides = [
+        "experiment=pgm_grid25",
+        f"trainer.max_steps={2 * args.iters}",
+        f"model.guide_anneal_steps={args.iters}",
+        "metric=none",
+        "test_after_fit=false",
+    ]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):

@@ -55,8 +55,8 @@ def instantiate_run_objects(cfg: DictConfig) -> dict:
 def test_every_yaml_composes_and_instantiates(group: str, option: str, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("WANDB_MODE", "disabled")
     overrides = [f"{group}={option}"] if group != "hydra" else []
-    if group == "model":
-        overrides.append("dataset=digits")
+    if group == "model":  # light-curve models need a light-curve dataset
+        overrides.append("dataset=lightcurves_synthetic" if option.startswith("lc_") else "dataset=digits")
     if group == "trainer" and option in ("gpu", "ddp"):  # build GPU presets on the CPU
         overrides += ["trainer.accelerator=cpu", f"trainer.devices={1 if option == 'gpu' else 2}"]
     cfg = compose_train(overrides, tmp_path)

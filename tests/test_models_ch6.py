@@ -248,10 +248,10 @@ def test_resnet_layers_are_spectrally_normalised_and_n002_initialised() -> None:
 
 
 def test_resnet_encoder_follows_table_6_2() -> None:
-    enc = ResNetEncoder((1, 32, 32), 20, width=128)
+    enc = ResNetEncoder((1, 32, 32), 20, width=8)
     assert [b.down for b in enc.blocks] == [True, True, False, True, True]
     assert enc.blocks[0].first and isinstance(enc.blocks[2].skip, nn.Identity)
-    assert enc.head.in_features == 2 * 2 * 128  # 16C features for C = 32
+    assert enc.head.in_features == 2 * 2 * 8  # 32 -> 2 px: 16C features (width 4C)
     with pytest.raises(ConfigError, match="blocks"):
         ResNetEncoder((1, 32, 32), 4, blocks=("up",))
     with pytest.raises(ConfigError, match="widths"):

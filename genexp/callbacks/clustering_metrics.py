@@ -26,8 +26,10 @@ def labelled_split(dm: Any, splits: Sequence[str], n: int | None) -> tuple[torch
 
 class ClusteringMetrics(MetricCallback):
     """``cluster_acc`` (Hungarian one-to-one), ``cluster_purity`` (many-to-one: the MPCC thesis'
-    ACC), ``cluster_nmi``, ``cluster_ari`` on ``splits`` (default the test split; the MPCC
-    protocol clusters train+test), plus ``clustering_protocol``. Needs ``model.cluster(x)``."""
+    ACC), ``cluster_nmi``, ``cluster_ari`` and ``cluster_smallest_frac`` (the share of the data in
+    the smallest of the model's ``num_clusters``, else the dataset's classes, clusters) on
+    ``splits`` (default the test split; the MPCC protocol clusters train+test), plus
+    ``clustering_protocol``. Needs ``model.cluster(x)``."""
 
     default_name = "clustering"
 
@@ -54,6 +56,10 @@ class ClusteringMetrics(MetricCallback):
     def score(self, collected: Any, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         """The four scores and the protocol."""
         out: dict[str, Any] = clustering_scores(collected["y"], collected["pred"])
+        k = max(int(getattr(pl_module, "num_clusters", 0) or datamodule_of(trainer).num_classes),
+                int(collected["pred"].max()) + 1)
+        smallest = torch.bincount(collected["pred"], minlength=k).min()
+        out["cluster_smallest_frac"] = float(smallest) / len(collected["pred"])
         out["clustering_protocol"] = {
             "splits": self.splits, "n": len(collected["y"]),
             "clusters_used": int(collected["pred"].unique().numel()),

@@ -12,6 +12,7 @@ from genexp.callbacks.classifier_metrics import DomainClassifierMetrics
 from genexp.callbacks.clustering_metrics import ClusteringMetrics
 from genexp.callbacks.inception_metrics import InceptionMetrics, weights_status
 from genexp.callbacks.latent_metrics import LatentDiagnostics
+from genexp.callbacks.lightcurve_metrics import LightCurveMetrics
 from genexp.callbacks.metric_base import MetricCallback, datamodule_of, has_capability
 from genexp.callbacks.probe_metrics import LinearProbe
 from genexp.callbacks.reconstruction_metrics import ReconstructionMetrics
@@ -31,7 +32,7 @@ def select_metrics(dm: Any, model: Any, on_gpu: bool, weights_path: str | None, 
       weights (on this CPU 10k images take about an hour; see docs/benchmarks.md).
     - ``cluster`` + labels: clustering; ``anomaly_score`` + outlier classes: anomaly;
       ``encode_distribution``: latent diagnostics; ``encode`` + labels: linear probe;
-      ``reconstruct``: reconstruction error.
+      ``reconstruct``: reconstruction error; light curves with ``decode_at``: decoder diagnostics.
     """
     common = {"every_n_epochs": every_n_epochs}
     kind, labelled = getattr(dm, "kind", None), bool(getattr(dm, "num_classes", None))
@@ -59,6 +60,8 @@ def select_metrics(dm: Any, model: Any, on_gpu: bool, weights_path: str | None, 
         chosen.append(LinearProbe(seed=seed, **common))
     if has_capability(model, "reconstruct"):
         chosen.append(ReconstructionMetrics(**common))
+    if kind == "sequence" and has_capability(model, "decode_at"):
+        chosen.append(LightCurveMetrics(**common))
     return chosen
 
 

@@ -30,7 +30,10 @@ class LightCurveMetrics(MetricCallback):
 
     def skip_reason(self, trainer: L.Trainer, pl_module: L.LightningModule) -> str | None:
         """Needs a light-curve model (``decode_at``) on a light-curve dataset."""
-        if not has_capability(pl_module, "decode_at") or getattr(datamodule_of(trainer), "kind", None) != "sequence":
+        if (
+            not has_capability(pl_module, "decode_at")
+            or getattr(datamodule_of(trainer), "kind", None) != "sequence"
+        ):
             return "needs a light-curve model and dataset"
         return None
 
@@ -42,8 +45,12 @@ class LightCurveMetrics(MetricCallback):
         for i in range(0, len(x), self.batch_size):
             xb = x[i : i + self.batch_size]
             outs.append(pl_module.decode_at(pl_module.encode(xb), unpack(xb).t))
-        return {"x": x.cpu(), "y": y, "mean": torch.cat([o[0] for o in outs]).cpu(),
-                "std": torch.cat([o[1] for o in outs]).cpu()}
+        return {
+            "x": x.cpu(),
+            "y": y,
+            "mean": torch.cat([o[0] for o in outs]).cpu(),
+            "std": torch.cat([o[1] for o in outs]).cpu(),
+        }
 
     def score(self, collected: Any, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         """The numbers above; saves the figure."""
@@ -53,10 +60,16 @@ class LightCurveMetrics(MetricCallback):
         out: dict[str, Any] = {"sigma_corr": corr}
         hist = list(getattr(pl_module, "recon_history", []))
         if hist:
-            out.update(recon_ce_first=hist[0], recon_ce_last=hist[-1],
-                       recon_ce_drop=(hist[0] - hist[-1]) / abs(hist[0]) if hist[0] else float("nan"))
-        save_figure(trainer, self.figure(collected, getattr(datamodule_of(trainer), "class_names", None)),
-                    "lightcurves_band")
+            out.update(
+                recon_ce_first=hist[0],
+                recon_ce_last=hist[-1],
+                recon_ce_drop=(hist[0] - hist[-1]) / abs(hist[0]) if hist[0] else float("nan"),
+            )
+        save_figure(
+            trainer,
+            self.figure(collected, getattr(datamodule_of(trainer), "class_names", None)),
+            "lightcurves_band",
+        )
         return out
 
     def figure(self, collected: Any, names: list[str] | None) -> Any:

@@ -27,7 +27,9 @@ def diag_gaussian_entropy(logvar: Tensor) -> Tensor:
     return 0.5 * (1.0 + LOG_2PI + logvar).sum(-1)
 
 
-def vade_kl(mu: Tensor, logvar: Tensor, gamma: Tensor, means: Tensor, logvars: Tensor, log_weights: Tensor) -> Tensor:
+def vade_kl(
+    mu: Tensor, logvar: Tensor, gamma: Tensor, means: Tensor, logvars: Tensor, log_weights: Tensor
+) -> Tensor:
     """KL(q(z|x) q(y|x) || p(y) p(z|y)) per row, in closed form for fixed ``gamma`` = q(y|x) (VaDE).
 
     = sum_k gamma_k sum_j 1/2 [ln(2 pi s_kj^2) + (st_j^2 + (mt_j - m_kj)^2) / s_kj^2]

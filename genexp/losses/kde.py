@@ -20,7 +20,11 @@ def kde_log_density_from_sqdist(sqdist: Tensor, h: float, dim: int) -> Tensor:
     The kernel is the normalised isotropic Gaussian N(0, h² I) in ``dim`` dimensions.
     """
     m = sqdist.shape[1]
-    return torch.logsumexp(-sqdist / (2.0 * h * h), dim=1) - math.log(m) - 0.5 * dim * math.log(2 * math.pi * h * h)
+    return (
+        torch.logsumexp(-sqdist / (2.0 * h * h), dim=1)
+        - math.log(m)
+        - 0.5 * dim * math.log(2 * math.pi * h * h)
+    )
 
 
 def kde_log_density(z: Tensor, centres: Tensor, h: float) -> Tensor:
@@ -42,7 +46,9 @@ def jsd_estimate(log_pe_e: Tensor, log_pt_e: Tensor, log_pe_t: Tensor, log_pt_t:
     return jsd_encoder_term(log_pe_e, log_pt_e).mean() + F.logsigmoid(log_pt_t - log_pe_t).mean()
 
 
-def _bandwidth_trial(sample: Sampler, log_prob: LogProb, m: int, n_eval: int, bounds: tuple[float, float]) -> float:
+def _bandwidth_trial(
+    sample: Sampler, log_prob: LogProb, m: int, n_eval: int, bounds: tuple[float, float]
+) -> float:
     """argmax_h J(h) for one independent draw of (centres, z', z'') from the target."""
     from scipy.optimize import minimize_scalar
 
@@ -52,15 +58,23 @@ def _bandwidth_trial(sample: Sampler, log_prob: LogProb, m: int, n_eval: int, bo
     dim = centres.shape[1]
 
     def neg_j(h: float) -> float:
-        j = jsd_estimate(kde_log_density_from_sqdist(d1, h, dim), lp1, kde_log_density_from_sqdist(d2, h, dim), lp2)
+        j = jsd_estimate(
+            kde_log_density_from_sqdist(d1, h, dim), lp1, kde_log_density_from_sqdist(d2, h, dim), lp2
+        )
         return -float(j)
 
     return float(minimize_scalar(neg_j, bounds=bounds, method="bounded", options={"xatol": 1e-4}).x)
 
 
 @torch.no_grad()
-def optimal_bandwidth(sample: Sampler, log_prob: LogProb, m: int, n_eval: int = 1000, trials: int = 3,
-                      bounds: tuple[float, float] = (0.02, 3.0)) -> tuple[float, list[float]]:
+def optimal_bandwidth(
+    sample: Sampler,
+    log_prob: LogProb,
+    m: int,
+    n_eval: int = 1000,
+    trials: int = 3,
+    bounds: tuple[float, float] = (0.02, 3.0),
+) -> tuple[float, list[float]]:
     """GEN's bandwidth (spec §2.5): maximise J(h) between a KDE on ``m`` target samples and two
     further independent target samples of ``n_eval`` each; averaged over ``trials`` draws.
 

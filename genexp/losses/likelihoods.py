@@ -40,10 +40,13 @@ def squared_error(x: Tensor, x_hat: Tensor) -> Tensor:
     return (x - x_hat).pow(2).flatten(1).sum(1)
 
 
-def gaussian_cross_entropy(obs_mean: Tensor, obs_std: Tensor, pred_mean: Tensor, pred_std: Tensor, mask: Tensor) -> Tensor:
+def gaussian_cross_entropy(
+    obs_mean: Tensor, obs_std: Tensor, pred_mean: Tensor, pred_std: Tensor, mask: Tensor
+) -> Tensor:
     """-E_{N(obs_mean, obs_std^2)}[ln N(x; pred_mean, pred_std^2)] summed over the masked points of
     each row: sum_j m_j [1/2 ln(2 pi s^_j^2) + s_j^2 / (2 s^_j^2) + (mu_j - mu^_j)^2 / (2 s^_j^2)]
     (LC-VaDE's reconstruction term, thesis eq. 9.7 with the 1/2 factors restored)."""
     var = pred_std.pow(2)
-    per_point = 0.5 * (math.log(2 * math.pi) + var.log()) + (obs_std.pow(2) + (obs_mean - pred_mean).pow(2)) / (2 * var)
+    squared = obs_std.pow(2) + (obs_mean - pred_mean).pow(2)
+    per_point = 0.5 * (math.log(2 * math.pi) + var.log()) + squared / (2 * var)
     return (per_point * mask).sum(-1)

@@ -12,7 +12,11 @@ def entropy(p: Tensor, eps: float = 1e-8) -> Tensor:
 
 
 def scan_loss(
-    p_anchor: Tensor, p_neighbor: Tensor, balance_weight: float = 5.0, entropy_weight: float = 0.0, eps: float = 1e-8
+    p_anchor: Tensor,
+    p_neighbor: Tensor,
+    balance_weight: float = 5.0,
+    entropy_weight: float = 0.0,
+    eps: float = 1e-8,
 ) -> dict[str, Tensor]:
     """SCAN loss on cluster probabilities ``(B, k)`` of anchors and one mined neighbour each.
 

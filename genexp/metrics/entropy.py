@@ -24,7 +24,7 @@ def _loo_sqdist_blocks(z: Tensor, block: int) -> list[Tensor]:
     """Squared distances between all rows, in row blocks, with the diagonal set to +inf."""
     out = []
     for s in range(0, len(z), block):
-        d = torch.cdist(z[s:s + block], z).pow(2)
+        d = torch.cdist(z[s : s + block], z).pow(2)
         idx = torch.arange(d.shape[0])
         d[idx, idx + s] = float("inf")
         out.append(d)

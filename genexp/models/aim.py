@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from genexp.errors import ConfigError
 from genexp.losses.clustering import encoder_nll_per_dim
+from genexp.losses.gan import discriminator_loss
 from genexp.models.adversarial import AdversarialModule
 from genexp.models.ema import ema_update, standing_batchnorm_stats
 
@@ -58,8 +59,19 @@ class AIM(AdversarialModule):
         prior: Any = None,
         value_range: Optional[Sequence[float]] = None,
     ) -> None:
-        super().__init__(data_shape, generator, discriminator, g_optimizer, d_optimizer, latent_dim, loss, d_steps,
-                         r1_gamma, prior, value_range)
+        super().__init__(
+            data_shape,
+            generator,
+            discriminator,
+            g_optimizer,
+            d_optimizer,
+            latent_dim,
+            loss,
+            d_steps,
+            r1_gamma,
+            prior,
+            value_range,
+        )
         if e_steps < 1:
             raise ConfigError(f"model.e_steps must be >= 1, got {e_steps}")
         if not 0.0 <= ema_decay < 1.0:
@@ -69,18 +81,24 @@ class AIM(AdversarialModule):
         if self.share_encoder:
             trunk = getattr(self.discriminator, "trunk", None)
             if trunk is None:
-                raise ConfigError("model.share_encoder=true needs a discriminator with a trunk (e.g. "
-                                  "genexp.nets.shared_trunk.mlp_critic / resnet_critic); or set share_encoder=false")
+                raise ConfigError(
+                    "model.share_encoder=true needs a discriminator with a trunk (e.g. "
+                    "genexp.nets.shared_trunk.mlp_critic / resnet_critic); or set share_encoder=false"
+                )
             self.encoder = encoder(in_shape=self.data_shape, out_dim=2 * self.latent_dim, shared_trunk=trunk)
         else:
             self.encoder = encoder(in_shape=self.data_shape, out_dim=2 * self.latent_dim)
         self.e_optimizer_factory = e_optimizer
         self.ema_decay, self.ema_start = float(ema_decay), int(ema_start)
-        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if self.ema_decay > 0 else None
+        self.generator_ema = (
+            copy.deepcopy(self.generator).requires_grad_(False) if self.ema_decay > 0 else None
+        )
         self.standing_stats, self.standing_batch_size = int(standing_stats), int(standing_batch_size)
         self.max_iterations = int(max_iterations) if max_iterations else None
         self.iteration = 0
         self._eval_stale = True
+        has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules())
+        self.concat_critic = not has_bn and self.r1_gamma == 0
 
     # -- latents and generation -------------------------------------------------------------------
     def draw_latents(self, n: int) -> tuple[Tensor, Optional[Tensor]]:
@@ -106,8 +124,10 @@ class AIM(AdversarialModule):
                 with torch.random.fork_rng(devices=devices):
                     torch.manual_seed(STANDING_STATS_SEED)
                     standing_batchnorm_stats(
-                        gen, lambda: self.decode_latents(gen, *self.draw_latents(self.standing_batch_size)),
-                        self.standing_stats)
+                        gen,
+                        lambda: self.decode_latents(gen, *self.draw_latents(self.standing_batch_size)),
+                        self.standing_stats,
+                    )
             self._eval_stale = False
         return gen
 
@@ -117,6 +137,17 @@ class AIM(AdversarialModule):
             return self.generate(n)
         z, y = self.draw_latents(n)
         return self.decode_latents(self.evaluation_generator(), z, y)
+
+    def discriminator_step(self, real: Tensor) -> dict[str, Tensor]:
+        """D's loss on a real batch and as many samples; real and fake go through D in one forward
+        (as BigGAN's G_D does) when D has no BatchNorm and there is no R1 penalty."""
+        if not self.concat_critic:
+            return super().discriminator_step(real)
+        with torch.no_grad():
+            fake = self.generate(real.shape[0])
+        real_logits, fake_logits = self.critic(torch.cat([real, fake])).split([real.shape[0], fake.shape[0]])
+        loss = discriminator_loss(self.loss_name, real_logits, fake_logits)
+        return {"d_loss": loss, "loss": loss}
 
     # -- inference capabilities -------------------------------------------------------------------
     def encode_distribution(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -152,10 +183,14 @@ class AIM(AdversarialModule):
         return [optimizers[2]]
 
     def after_generator_update(self, real: Tensor) -> dict[str, Tensor]:
-        """EMA update, ``e_steps`` encoder updates, iteration count (stops at ``max_iterations``)."""
+        """EMA update, ``e_steps`` encoder updates, iteration count."""
         self.iteration += 1
         if self.generator_ema is not None:
-            ema_update(self.generator_ema, self.generator, 0.0 if self.iteration <= self.ema_start else self.ema_decay)
+            ema_update(
+                self.generator_ema,
+                self.generator,
+                0.0 if self.iteration <= self.ema_start else self.ema_decay,
+            )
         self._eval_stale = True
         optimizers = self.optimizers()
         logs: dict[str, Tensor] = {}
@@ -166,19 +201,28 @@ class AIM(AdversarialModule):
             self._update(self.encoder_optimizers(optimizers, first), out["loss"])
             if first:
                 logs.update({f"train/{k}": v.detach() for k, v in out.items() if k != "loss"})
+        return logs
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> Optional[int]:
+        """Stop once ``max_iterations`` iterations are done (also right after resuming such a run)."""
         if self.max_iterations is not None and self.iteration >= self.max_iterations:
             self.trainer.should_stop = True
-        return logs
+            return -1
+        return None
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         """[G (+ prior), D, encoder] optimizers."""
-        return [self.g_optimizer_factory(params=self.generator_param_groups()),
-                self.d_optimizer_factory(params=self.discriminator.parameters()),
-                self.e_optimizer_factory(params=self.encoder.parameters())]
+        return [
+            self.g_optimizer_factory(params=self.generator_param_groups()),
+            self.d_optimizer_factory(params=self.discriminator.parameters()),
+            self.e_optimizer_factory(params=self.encoder.parameters()),
+        ]
 
     def generator_param_groups(self) -> list[Any]:
         """What the G optimizer updates: G and a learnable prior's parameters."""
-        return [p for p in list(self.generator.parameters()) + list(self.prior.parameters()) if p.requires_grad]
+        return [
+            p for p in list(self.generator.parameters()) + list(self.prior.parameters()) if p.requires_grad
+        ]
 
     # -- evaluation and checkpoints ---------------------------------------------------------------
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
@@ -186,8 +230,14 @@ class AIM(AdversarialModule):
         super().test_step(batch, batch_idx)
         z, y = self.draw_latents(batch[0].shape[0])
         mu, logvar = self.encode_distribution(self.decode_latents(self.evaluation_generator(), z, y))
-        self.log_dict({"test/e_nll": encoder_nll_per_dim(z, mu, logvar, self.data_dim),
-                       "test/latent_mse": (z - mu).pow(2).mean()}, on_epoch=True, sync_dist=True)
+        self.log_dict(
+            {
+                "test/e_nll": encoder_nll_per_dim(z, mu, logvar, self.data_dim),
+                "test/latent_mse": (z - mu).pow(2).mean(),
+            },
+            on_epoch=True,
+            sync_dist=True,
+        )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Store the iteration count (EMA copy and prior are in the state_dict)."""

@@ -18,4 +18,6 @@ class AIMMPCC(AIM):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not isinstance(self.prior, NormalPrior):
-            raise ConfigError(f"aim_mpcc uses the fixed N(0, I) prior (prior=normal), got {type(self.prior).__name__}")
+            raise ConfigError(
+                f"aim_mpcc uses the fixed N(0, I) prior (prior=normal), got {type(self.prior).__name__}"
+            )

@@ -60,7 +60,8 @@ class AutoencoderModule(GenerativeModule):
         self.latent_dim = int(latent_dim)
         self.beta = float(beta)
         self.obs_std = float(obs_std)
-        self.encoder = encoder(in_shape=self.data_shape, out_dim=(2 if self.stochastic_encoder else 1) * self.latent_dim)
+        code_width = (2 if self.stochastic_encoder else 1) * self.latent_dim
+        self.encoder = encoder(in_shape=self.data_shape, out_dim=code_width)
         self.decoder = decoder(
             in_dim=self.latent_dim,
             out_shape=self.data_shape,

@@ -27,7 +27,9 @@ class DeterministicAutoencoder(AutoencoderModule):
     def __init__(self, *args: Any, recon_reduction: str = "mean", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if recon_reduction not in RECON_REDUCTIONS:
-            raise ConfigError(f"model.recon_reduction must be one of {list(RECON_REDUCTIONS)}, got {recon_reduction!r}")
+            raise ConfigError(
+                f"model.recon_reduction must be one of {list(RECON_REDUCTIONS)}, got {recon_reduction!r}"
+            )
         self.recon_reduction = recon_reduction
 
     def encode(self, x: Tensor) -> Tensor:

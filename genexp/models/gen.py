@@ -36,9 +36,18 @@ class GEN(DeterministicAutoencoder):
     normal target; each mixture component's variance reduced by h²), ``target`` decodes p_t.
     """
 
-    def __init__(self, *args: Any, kde_size: int = 1000, refresh_every: int = 10, bandwidth: Optional[float] = None,
-                 bandwidth_trials: int = 3, bandwidth_eval: int = 1000, jsd_reduction: str = "mean",
-                 sample_from: str = "shrunk", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        kde_size: int = 1000,
+        refresh_every: int = 10,
+        bandwidth: Optional[float] = None,
+        bandwidth_trials: int = 3,
+        bandwidth_eval: int = 1000,
+        jsd_reduction: str = "mean",
+        sample_from: str = "shrunk",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if jsd_reduction not in REDUCTIONS:
             raise ConfigError(f"model.jsd_reduction must be one of {list(REDUCTIONS)}, got {jsd_reduction!r}")
@@ -56,7 +65,9 @@ class GEN(DeterministicAutoencoder):
         self.bandwidth_eval = int(bandwidth_eval)
         self.jsd_reduction = jsd_reduction
         self.sample_from = sample_from
-        self.register_buffer("bandwidth", torch.tensor(float(bandwidth) if bandwidth is not None else float("nan")))
+        self.register_buffer(
+            "bandwidth", torch.tensor(float(bandwidth) if bandwidth is not None else float("nan"))
+        )
         self._kde_x: Optional[Tensor] = None
         self._kde_z: Optional[Tensor] = None
         self._kde_keys: Optional[Tensor] = None
@@ -80,8 +91,10 @@ class GEN(DeterministicAutoencoder):
 
         h, _ = optimal_bandwidth(sample, log_prob, self.kde_size, self.bandwidth_eval, self.bandwidth_trials)
         if h >= 0.999 and isinstance(prior, NormalPrior):
-            raise ConfigError(f"GEN bandwidth h={h:.3f} >= 1 for latent_dim={self.latent_dim}, kde_size={self.kde_size}: "
-                              "the codes would collapse; raise model.kde_size or lower model.latent_dim")
+            raise ConfigError(
+                f"GEN bandwidth h={h:.3f} >= 1 for latent_dim={self.latent_dim}, kde_size={self.kde_size}: "
+                "the codes would collapse; raise model.kde_size or lower model.latent_dim"
+            )
         self.bandwidth.fill_(h)
         return h
 
@@ -95,7 +108,9 @@ class GEN(DeterministicAutoencoder):
         record_metrics(self.trainer, {"gen/bandwidth": self.h, "gen/stationary_var": stationary})
         x, _ = self.trainer.datamodule.get_data("train")
         if len(x) <= self.kde_size:
-            raise ConfigError(f"model.kde_size={self.kde_size} must be smaller than the training split ({len(x)})")
+            raise ConfigError(
+                f"model.kde_size={self.kde_size} must be smaller than the training split ({len(x)})"
+            )
         self._kde_x = x
         gen = torch.Generator().manual_seed(0)
         self._key_proj = torch.randn(x[0].numel(), generator=gen, dtype=torch.float64)
@@ -151,7 +166,9 @@ class GEN(DeterministicAutoencoder):
             _, k = self.prior.sample_with_components(n)
             std = (self.prior.clamped_logvars.exp() - self.h**2).clamp_min(1e-6).sqrt()
             return self.prior.means[k] + std[k] * torch.randn(n, self.latent_dim, device=std.device)
-        raise ConfigError("model.sample_from=shrunk supports the normal and gmm targets; use sample_from=target")
+        raise ConfigError(
+            "model.sample_from=shrunk supports the normal and gmm targets; use sample_from=target"
+        )
 
     def sample(self, n: int) -> Tensor:
         """Decode ``n`` codes from :meth:`sample_codes`."""

@@ -22,10 +22,11 @@ class LCVAEBaseline(LCAutoencoder):
         super().__init__(*args, **kwargs)
         self.classifier = nn.Linear(self.latent_dim, self.num_classes)
 
-    def latent_terms(self, x: Tensor, mu: Tensor, logvar: Tensor, z: Tensor, y: Optional[Tensor]) -> dict[str, Tensor]:
+    def latent_terms(
+        self, x: Tensor, mu: Tensor, logvar: Tensor, z: Tensor, y: Optional[Tensor]
+    ) -> dict[str, Tensor]:
         """KL(q(z|x) || N(0, I)) and the classifier's cross-entropy."""
-        return {"kl": kl_diag_to_standard_normal(mu, logvar),
-                "ce": self.supervision(self.classifier(z), y)}
+        return {"kl": kl_diag_to_standard_normal(mu, logvar), "ce": self.supervision(self.classifier(z), y)}
 
     def anomaly_score(self, x: Tensor) -> Tensor:
         """-ln N(encoded mean; 0, I) (low likelihood = anomalous)."""
@@ -41,14 +42,23 @@ class LCEnergyGMM(LCAutoencoder):
     sum 1/v (unsupervised: set ``supervised_weight`` 0). Scores use running (EMA, ``momentum``)
     GMM parameters; high energy = anomalous."""
 
-    def __init__(self, *args: Any, lambda_energy: float = 0.1, lambda_cov: float = 0.005, momentum: float = 0.9,
-                 hidden: int = 32, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        lambda_energy: float = 0.1,
+        lambda_cov: float = 0.005,
+        momentum: float = 0.9,
+        hidden: int = 32,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.lambda_energy = float(lambda_energy)
         self.lambda_cov = float(lambda_cov)
         self.momentum = float(momentum)
         dim = self.latent_dim + 1
-        self.estimator = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Dropout(0.5), nn.Linear(hidden, self.num_classes))
+        self.estimator = nn.Sequential(
+            nn.Linear(dim, hidden), nn.Tanh(), nn.Dropout(0.5), nn.Linear(hidden, self.num_classes)
+        )
         self.register_buffer("run_log_phi", torch.full((self.num_classes,), -math.log(self.num_classes)))
         self.register_buffer("run_means", torch.zeros(self.num_classes, dim))
         self.register_buffer("run_logvars", torch.zeros(self.num_classes, dim))
@@ -68,7 +78,9 @@ class LCEnergyGMM(LCAutoencoder):
         comp = diag_gaussian_log_prob(h.unsqueeze(1), means.unsqueeze(0), logvars.unsqueeze(0))
         return -torch.logsumexp(comp + log_phi, -1)
 
-    def latent_terms(self, x: Tensor, mu: Tensor, logvar: Tensor, z: Tensor, y: Optional[Tensor]) -> dict[str, Tensor]:
+    def latent_terms(
+        self, x: Tensor, mu: Tensor, logvar: Tensor, z: Tensor, y: Optional[Tensor]
+    ) -> dict[str, Tensor]:
         """Energy under the batch GMM and the inverse-variance penalty; updates the running GMM."""
         h = self.energy_input(x, z)
         gamma = self.estimator(h).softmax(-1)
@@ -83,8 +95,10 @@ class LCEnergyGMM(LCAutoencoder):
                 self.run_log_phi.copy_((m * self.run_log_phi.exp() + (1 - m) * log_phi.exp()).log())
                 self.run_means.mul_(m).add_((1 - m) * means)
                 self.run_logvars.copy_((m * self.run_logvars.exp() + (1 - m) * var).log())
-        return {"energy": self.lambda_energy * self.energy(h, log_phi, means, var.log()),
-                "cov": self.lambda_cov * (1 / var).sum()}
+        return {
+            "energy": self.lambda_energy * self.energy(h, log_phi, means, var.log()),
+            "cov": self.lambda_cov * (1 / var).sum(),
+        }
 
     def anomaly_score(self, x: Tensor) -> Tensor:
         """The sample energy under the running GMM."""

@@ -32,14 +32,30 @@ class LCAutoencoder(AutoencoderModule):
     The per-point reconstruction cross-entropy of every training epoch is kept in ``recon_history``.
     """
 
-    def __init__(self, data_shape: Sequence[int], encoder: Callable[..., nn.Module], decoder: Callable[..., nn.Module],
-                 optimizer: Callable[..., torch.optim.Optimizer], num_classes: int, latent_dim: int = 8,
-                 prior: Any = None, supervised_weight: float = 1.0, value_range: Optional[Sequence[float]] = None,
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        data_shape: Sequence[int],
+        encoder: Callable[..., nn.Module],
+        decoder: Callable[..., nn.Module],
+        optimizer: Callable[..., torch.optim.Optimizer],
+        num_classes: int,
+        latent_dim: int = 8,
+        prior: Any = None,
+        supervised_weight: float = 1.0,
+        value_range: Optional[Sequence[float]] = None,
+        seed: int = 0,
+    ) -> None:
         if num_classes < 1:
             raise ConfigError(f"model.num_classes (inlier classes) must be >= 1, got {num_classes}")
-        super().__init__(data_shape, encoder, decoder, optimizer, latent_dim=latent_dim, prior=prior,
-                         value_range=value_range)
+        super().__init__(
+            data_shape,
+            encoder,
+            decoder,
+            optimizer,
+            latent_dim=latent_dim,
+            prior=prior,
+            value_range=value_range,
+        )
         self.num_classes = int(num_classes)
         self.seed = int(seed)
         self.supervised_weight = float(supervised_weight)
@@ -59,19 +75,18 @@ class LCAutoencoder(AutoencoderModule):
         out[:, 1], out[:, 2] = mean * b.mask, std * b.mask
         return out
 
-    def sample(self, n: int) -> Tensor:
-        """Packed curves decoded from prior draws on a regular phase grid (features zero)."""
-        z = self.prior.sample(n)
-        length = self.data_shape[-1]
+    def decode(self, z: Tensor) -> Tensor:
+        """Packed curves (features zero) with the prediction on a regular grid of phases."""
+        n, length = len(z), self.data_shape[-1]
         t = ((torch.arange(length, device=z.device) + 0.5) / length).expand(n, -1)
         mean, std = self.decode_at(z, t)
         out = torch.zeros(n, *self.data_shape, device=z.device)
         out[:, 0], out[:, 1], out[:, 2], out[:, 3] = t, mean, std, 1.0
         return out
 
-    def decode(self, z: Tensor) -> Tensor:
-        """Not defined: a light-curve decoder needs phases (use :meth:`decode_at`)."""
-        raise NotImplementedError("LC models decode at observed phases: use decode_at(z, t)")
+    def sample(self, n: int) -> Tensor:
+        """:meth:`decode` of ``n`` prior draws."""
+        return self.decode(self.prior.sample(n))
 
     # -- the objective ----------------------------------------------------------------------
     def recon_nll(self, x: Tensor, z: Tensor) -> Tensor:
@@ -90,7 +105,9 @@ class LCAutoencoder(AutoencoderModule):
             return logits.new_zeros(())
         return self.supervised_weight * F.cross_entropy(logits[keep], y[keep])
 
-    def latent_terms(self, x: Tensor, mu: Tensor, logvar: Tensor, z: Tensor, y: Optional[Tensor]) -> dict[str, Tensor]:
+    def latent_terms(
+        self, x: Tensor, mu: Tensor, logvar: Tensor, z: Tensor, y: Optional[Tensor]
+    ) -> dict[str, Tensor]:
         """Per-sample (or scalar) loss terms beyond reconstruction; summed into the loss."""
         raise NotImplementedError
 
@@ -140,8 +157,12 @@ class LCVaDE(LCAutoencoder):
     def __init__(self, *args: Any, feature_prior: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not isinstance(self.prior, GMMPrior) or self.prior.num_components != self.num_classes:
-            raise ConfigError(f"lc_vade needs a GMM prior with num_components = model.num_classes = {self.num_classes}")
-        self.feature_prior = GMMPrior(NUM_FEATURES, self.num_classes, init="normal", seed=self.seed) if feature_prior else None
+            raise ConfigError(
+                f"lc_vade needs a GMM prior with num_components = model.num_classes = {self.num_classes}"
+            )
+        self.feature_prior = (
+            GMMPrior(NUM_FEATURES, self.num_classes, init="normal", seed=self.seed) if feature_prior else None
+        )
 
     def log_joint(self, z: Tensor, f: Tensor) -> Tensor:
         """ln pi_k + ln N(z; mu_k, s_k^2) (+ ln N(f; a_k, b_k^2)) per row and component (n, K)."""
@@ -150,7 +171,9 @@ class LCVaDE(LCAutoencoder):
             out = out + self.feature_prior.component_log_prob(f)
         return out
 
-    def latent_terms(self, x: Tensor, mu: Tensor, logvar: Tensor, z: Tensor, y: Optional[Tensor]) -> dict[str, Tensor]:
+    def latent_terms(
+        self, x: Tensor, mu: Tensor, logvar: Tensor, z: Tensor, y: Optional[Tensor]
+    ) -> dict[str, Tensor]:
         """KL(q(z,y|x,f) || p(z,y)), -E_gamma ln p(f|y) and the supervised cross-entropy."""
         f = unpack(x).f
         logits = self.log_joint(z, f)

@@ -30,20 +30,34 @@ class MPCC(AIM):
     updates the prior steps that optimizer with G's gradients unset.
     """
 
-    def __init__(self, *, generator: Callable[..., nn.Module], prior: Any, num_clusters: int = 10,
-                 prior_lr: float = 1.6e-3, lambda_p: float = 0.01, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        generator: Callable[..., nn.Module],
+        prior: Any,
+        num_clusters: int = 10,
+        prior_lr: float = 1.6e-3,
+        lambda_p: float = 0.01,
+        **kwargs: Any,
+    ) -> None:
         if not num_clusters or int(num_clusters) < 1:
-            raise ConfigError(f"model.num_clusters must be a positive integer, got {num_clusters} (the dataset has no "
-                              "classes? set model.num_clusters)")
+            raise ConfigError(
+                f"model.num_clusters must be a positive integer, got {num_clusters} (the dataset has no "
+                "classes? set model.num_clusters)"
+            )
         k = int(num_clusters)
         if callable(prior) and not isinstance(prior, nn.Module):
             prior = functools.partial(prior, num_components=k)
         super().__init__(generator=functools.partial(generator, num_classes=k), prior=prior, **kwargs)
         self.num_clusters = k
         if not hasattr(self.prior, "sample_with_components") or not hasattr(self.prior, "component_log_prob"):
-            raise ConfigError(f"mpcc needs a mixture prior (genexp.priors.FlooredGMMPrior), got {type(self.prior).__name__}")
+            raise ConfigError(
+                f"mpcc needs a mixture prior (genexp.priors.FlooredGMMPrior), got {type(self.prior).__name__}"
+            )
         if prior_lr <= 0 or lambda_p < 0:
-            raise ConfigError(f"model.prior_lr must be > 0 and model.lambda_p >= 0, got {prior_lr} and {lambda_p}")
+            raise ConfigError(
+                f"model.prior_lr must be > 0 and model.lambda_p >= 0, got {prior_lr} and {lambda_p}"
+            )
         self.prior_lr, self.lambda_p = float(prior_lr), float(lambda_p)
 
     def draw_latents(self, n: int) -> tuple[Tensor, Optional[Tensor]]:
@@ -66,7 +80,12 @@ class MPCC(AIM):
         prior = self.prior
         l_c = cluster_cross_entropy(prior.component_log_prob(z) + prior.log_weights, y)
         l_p = component_entropy_loss(prior.logvars)
-        out.update(l_c=l_c, l_p=l_p, prior_std=prior.sample_stds().mean().detach(), loss=out["loss"] + l_c + self.lambda_p * l_p)
+        out.update(
+            l_c=l_c,
+            l_p=l_p,
+            prior_std=prior.sample_stds().mean().detach(),
+            loss=out["loss"] + l_c + self.lambda_p * l_p,
+        )
         return out
 
     def encoder_optimizers(self, optimizers: list[Any], first: bool) -> list[Any]:

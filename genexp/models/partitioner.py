@@ -20,11 +20,17 @@ PARTITIONER_ARCHS = ("linear", "mlp")
 
 
 def kmeans_labels(x: Tensor, k: int, n_init: int, max_iter: int, seed: int) -> Tensor:
-    """scikit-learn k-means (k-means++) cluster labels of the rows of ``x``."""
+    """scikit-learn k-means (k-means++) cluster labels of the rows of ``x``.
+
+    Runs with torch's thread count (OpenMP threads beyond the free cores slow k-means down many times).
+    """
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
     km = KMeans(n_clusters=k, n_init=n_init, max_iter=max_iter, random_state=seed)
-    return torch.as_tensor(km.fit_predict(x.detach().double().cpu().numpy()), dtype=torch.long)
+    with threadpool_limits(limits=torch.get_num_threads()):
+        labels = km.fit_predict(x.detach().double().cpu().numpy())
+    return torch.as_tensor(labels, dtype=torch.long)
 
 
 def partition_sizes(labels: Tensor, k: int) -> Tensor:
@@ -59,7 +65,9 @@ class KMeansPartitioner(nn.Module):
             raise ConfigError(f"model.num_partitions must be >= 1, got {num_parts}")
         self.num_parts = int(num_parts)
         d = _numel(in_shape)
-        self.net = nn.Linear(d, self.num_parts) if arch == "linear" else MLP(d, self.num_parts, hidden, "relu")
+        self.net = (
+            nn.Linear(d, self.num_parts) if arch == "linear" else MLP(d, self.num_parts, hidden, "relu")
+        )
         self.n_points, self.steps, self.lr = int(n_points), int(steps), float(lr)
         self.kmeans_n_init, self.kmeans_max_iter = int(kmeans_n_init), int(kmeans_max_iter)
 
@@ -88,5 +96,9 @@ class KMeansPartitioner(nn.Module):
         with torch.no_grad():
             pred = self.assign(x)
         rel = partition_sizes(pred, self.num_parts).float() * self.num_parts / len(x)
-        return {"kmeans_agreement": (pred == target).float().mean().item(), "size_min_rel": rel.min().item(),
-                "size_max_rel": rel.max().item(), "ce": loss.item()}
+        return {
+            "kmeans_agreement": (pred == target).float().mean().item(),
+            "size_min_rel": rel.min().item(),
+            "size_max_rel": rel.max().item(),
+            "ce": loss.item(),
+        }

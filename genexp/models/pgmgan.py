@@ -15,6 +15,10 @@ Baselines by config: ``guide_weight: 0`` is Partition GAN; ``labels: random`` dr
 random ids for every real point at every step (Random Partition ID, no guide); ``num_partitions:
 1`` with ``guide_weight: 0`` is a plain GAN with the same nets (spec §8.4).
 
+Images: ``model=pgmgan_image`` (SimCLR + SCAN on the constrained invertible-residual partitioner,
+CBN ResNet G, projection D, hinge, 4 D steps per G step; spec §3.1, §3.4, §4).
+``cluster(x)`` is the partitioner's part (partition NMI with ``metric=clustering``).
+
 Sampling: y ~ pi, z ~ p(z); in eval mode with ``rejection_tries > 0`` a sample is redrawn (same y)
 while the partitioner puts it outside part y, up to that many times, then the last draw is kept
 (the official ``SeededRejectionSampler``).
@@ -118,8 +122,13 @@ class PGMGAN(AdversarialModule):
         """Fit or load the partitioner on training inputs ``x``, freeze it and set the part masses."""
         needs = self.labels == "partitioner"
         train = lambda: self.partitioner.fit(x.to(self.device), seed=self.seed)  # noqa: E731
-        info = run_stage(trainer, "partitioner", {"partitioner": self.partitioner},
-                         train if needs else dict, self.partitioner_ckpt)
+        info = run_stage(
+            trainer,
+            "partitioner",
+            {"partitioner": self.partitioner},
+            train if needs else dict,
+            self.partitioner_ckpt,
+        )
         if needs:
             with torch.no_grad():
                 parts = torch.cat([self.partitioner.assign(b.to(self.device)) for b in x.split(10_000)])
@@ -152,10 +161,12 @@ class PGMGAN(AdversarialModule):
         return self.discriminator(x, cond).view(-1)
 
     def guide_weight_now(self) -> float:
-        """lambda_t after ``g_updates`` generator updates."""
-        if self.labels == "random":
+        """lambda_t after ``g_updates`` generator updates (0 without a guide: random ids or weight 0)."""
+        if self.labels == "random" or self.guide_weight == 0:
             return 0.0
-        return annealed_weight(int(self.g_updates), self.guide_weight, self.guide_anneal_steps, self.guide_floor)
+        return annealed_weight(
+            int(self.g_updates), self.guide_weight, self.guide_anneal_steps, self.guide_floor
+        )
 
     def generator_step(self, batch_size: int) -> dict[str, Tensor]:
         """Adversarial loss + lambda_t * guide on G(z, y), y from the last D step."""
@@ -174,6 +185,10 @@ class PGMGAN(AdversarialModule):
         out["loss"] = loss
         return out
 
+    def cluster(self, x: Tensor) -> Tensor:
+        """The partitioner's part of each input (partition NMI/accuracy against labels, spec Table 5)."""
+        return self.partitioner.assign(x)
+
     # -- sampling --------------------------------------------------------------------------------
     def draw_parts(self, n: int) -> Tensor:
         """``n`` part ids from the empirical part masses."""
@@ -185,7 +200,9 @@ class PGMGAN(AdversarialModule):
         draw = lambda yy: self.generator(self.prior.sample(len(yy)), yy)  # noqa: E731
         if self.training or self.rejection_tries == 0 or self.labels == "random" or self.num_partitions == 1:
             return draw(y)
-        x, ok = rejection_sample(draw, lambda xx, yy: self.partitioner.assign(xx) == yy, y, self.rejection_tries)
+        x, ok = rejection_sample(
+            draw, lambda xx, yy: self.partitioner.assign(xx) == yy, y, self.rejection_tries
+        )
         self.accepted += torch.stack([ok.sum(), torch.tensor(n, device=ok.device)])
         return x
 

@@ -38,12 +38,16 @@ def load_weights(module: nn.Module, path: Optional[str]) -> Optional[dict[str, A
         return None
     p = Path(str(path)).expanduser()
     if not p.is_file():
-        raise ConfigError(f"model.init_from={path}: no such checkpoint file; point it at a run's checkpoints/*.ckpt")
+        raise ConfigError(
+            f"model.init_from={path}: no such checkpoint file; point it at a run's checkpoints/*.ckpt"
+        )
     ckpt = torch.load(p, map_location="cpu", weights_only=False)
     try:
         module.load_state_dict(ckpt["state_dict"])
     except (KeyError, RuntimeError) as err:
         first = str(err).strip().splitlines()[0]
-        raise ConfigError(f"model.init_from={path} does not fit this model ({first}); use a checkpoint of the same "
-                          "model and architecture") from None
+        raise ConfigError(
+            f"model.init_from={path} does not fit this model ({first}); use a checkpoint of the same "
+            "model and architecture"
+        ) from None
     return ckpt

@@ -47,13 +47,17 @@ def load_stage(path: str | Path, modules: Mapping[str, nn.Module]) -> dict[str, 
     """Load a :func:`save_stage` file into ``modules``; returns its diagnostics."""
     path = Path(str(path)).expanduser()
     if not path.is_file():
-        raise CheckpointError(f"stage checkpoint {path} does not exist; give a <run>/checkpoints/stage_<name>.pt file")
+        raise CheckpointError(
+            f"stage checkpoint {path} does not exist; give a <run>/checkpoints/stage_<name>.pt file"
+        )
     blob = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(blob, dict) or "modules" not in blob:
         raise CheckpointError(f"{path} is not a genexp stage checkpoint")
     for key, module in modules.items():
         if key not in blob["modules"]:
-            raise CheckpointError(f"{path} has no {key!r} (it holds {sorted(blob['modules'])}); wrong stage file?")
+            raise CheckpointError(
+                f"{path} has no {key!r} (it holds {sorted(blob['modules'])}); wrong stage file?"
+            )
         try:
             module.load_state_dict(blob["modules"][key])
         except RuntimeError as err:
@@ -63,9 +67,10 @@ def load_stage(path: str | Path, modules: Mapping[str, nn.Module]) -> dict[str, 
 
 
 def freeze(module: nn.Module) -> nn.Module:
-    """No gradients for ``module``'s parameters, and eval mode."""
+    """No gradients for ``module``'s parameters (leftover ones dropped), and eval mode."""
     for p in module.parameters():
         p.requires_grad_(False)
+        p.grad = None
     return module.eval()
 
 
@@ -84,7 +89,7 @@ def run_stage(
     train: Callable[[], Mapping[str, Any]],
     source: Optional[str] = None,
 ) -> dict[str, Any]:
-    """Load ``source`` or run ``train()`` (rank 0), save the stage file, record and share it (see module doc)."""
+    """Load ``source`` or run ``train()`` (rank 0); save, record and share the stage (see the module doc)."""
     rank0 = trainer is None or trainer.global_rank == 0
     info: dict[str, Any] = {}
     if source:
@@ -107,5 +112,7 @@ def run_stage(
         save_stage(path, modules, info)
         from genexp.callbacks.results import record_metrics
 
-        record_metrics(trainer, {f"stage/{name}/{k}": v for k, v in info.items() if isinstance(v, (int, float, str))})
+        record_metrics(
+            trainer, {f"stage/{name}/{k}": v for k, v in info.items() if isinstance(v, (int, float, str))}
+        )
     return info

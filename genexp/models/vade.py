@@ -36,11 +36,21 @@ class VaDE(VAE):
     responsibilities at the encoder mean.
     """
 
-    def __init__(self, *args: Any, pretrain_epochs: int = 10, gmm_fit_n: Optional[int] = None,
-                 gmm_init_weights: bool = False, init_from: Optional[str] = None, seed: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        pretrain_epochs: int = 10,
+        gmm_fit_n: Optional[int] = None,
+        gmm_init_weights: bool = False,
+        init_from: Optional[str] = None,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if not isinstance(self.prior, GMMPrior):
-            raise ConfigError(f"vade needs a Gaussian-mixture prior (model.prior: GMMPrior), got {type(self.prior).__name__}")
+            raise ConfigError(
+                f"vade needs a Gaussian-mixture prior (a GMMPrior), got {type(self.prior).__name__}"
+            )
         if pretrain_epochs < 0:
             raise ConfigError(f"model.pretrain_epochs must be >= 0, got {pretrain_epochs}")
         self.pretrain_epochs = int(pretrain_epochs)
@@ -89,7 +99,9 @@ class VaDE(VAE):
 
         x, _ = self.trainer.datamodule.get_data("train", self.gmm_fit_n)
         mu = self.encoder_means(x).double().numpy()
-        gmm = GaussianMixture(self.prior.num_components, covariance_type="diag", random_state=self.seed).fit(mu)
+        gmm = GaussianMixture(self.prior.num_components, covariance_type="diag", random_state=self.seed).fit(
+            mu
+        )
         prior = self.prior
         with torch.no_grad():
             prior.means.copy_(torch.as_tensor(gmm.means_, dtype=prior.means.dtype))

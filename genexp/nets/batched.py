@@ -19,8 +19,14 @@ class BatchedMLP(nn.Module):
     Each net is initialised like ``nn.Linear`` layers.
     """
 
-    def __init__(self, num_nets: int, in_dim: int, out_dim: int, hidden: Sequence[int] = (128, 128),
-                 activation_name: str = "leaky_relu") -> None:
+    def __init__(
+        self,
+        num_nets: int,
+        in_dim: int,
+        out_dim: int,
+        hidden: Sequence[int] = (128, 128),
+        activation_name: str = "leaky_relu",
+    ) -> None:
         super().__init__()
         dims = [int(in_dim), *[int(h) for h in hidden], int(out_dim)]
         self.num_nets = int(num_nets)

@@ -39,7 +39,9 @@ class ConditionalMLP(nn.Module):
         self.normalize_embedding = normalize_embedding
         self.embedding = nn.Embedding(self.num_classes, int(embed_dim))
         out_act = output_squash(value_range) if squash else None
-        self.net = MLP(int(in_dim) + int(embed_dim), out_shape, hidden, activation_name, norm, out_activation=out_act)
+        self.net = MLP(
+            int(in_dim) + int(embed_dim), out_shape, hidden, activation_name, norm, out_activation=out_act
+        )
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         """(n, in_dim), labels (n,) -> (n, *out_shape)."""

@@ -22,7 +22,9 @@ class SubspaceLayer(nn.Module):
         if scale_init not in BASIS_SCALE_INITS:
             raise ValueError(f"scale_init must be one of {BASIS_SCALE_INITS}, got {scale_init!r}")
         self.U = nn.Parameter(nn.init.orthogonal_(torch.empty(n_basis, dim)))
-        scales = 3.0 * torch.arange(n_basis, 0, -1).float() if scale_init == "eigengan" else torch.ones(n_basis)
+        scales = (
+            3.0 * torch.arange(n_basis, 0, -1).float() if scale_init == "eigengan" else torch.ones(n_basis)
+        )
         self.L = nn.Parameter(scales)
         self.mu = nn.Parameter(torch.zeros(dim))
 
@@ -79,8 +81,8 @@ class EigenMLP(nn.Module):
         if z is None:
             z = self.noise(eps.shape[0], eps.device)
         h = self.act(self.inp(eps))
-        for l, (sub, inj, lin) in enumerate(zip(self.subspaces, self.inject, self.layers)):
-            h = self.act(lin(h + inj(sub(z[:, l]))))
+        for i, (sub, inj, lin) in enumerate(zip(self.subspaces, self.inject, self.layers)):
+            h = self.act(lin(h + inj(sub(z[:, i]))))
         return self.out(h).view(eps.shape[0], *self.out_shape)
 
     def orthogonality_penalty(self) -> Tensor:

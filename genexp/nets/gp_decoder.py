@@ -25,8 +25,16 @@ def rbf_kernel(a: Tensor, b: Tensor, scale: Tensor, length: Tensor) -> Tensor:
     return scale.view(-1, 1, 1).pow(2) * torch.exp(-d2 / (2 * length.view(-1, 1, 1).pow(2)))
 
 
-def gp_condition(t_obs: Tensor, t_ind: Tensor, mu_ind: Tensor, std_ind: Tensor, scale: Tensor, length: Tensor,
-                 var_floor: float = 1e-4, jitter: float = 1e-5) -> tuple[Tensor, Tensor]:
+def gp_condition(
+    t_obs: Tensor,
+    t_ind: Tensor,
+    mu_ind: Tensor,
+    std_ind: Tensor,
+    scale: Tensor,
+    length: Tensor,
+    var_floor: float = 1e-4,
+    jitter: float = 1e-5,
+) -> tuple[Tensor, Tensor]:
     """GP prediction at ``t_obs`` (n, T) given induction values ``mu_ind`` with noise std ``std_ind``
     (n, I) at ``t_ind`` (n, I): mean K_oi K_ii^-1 mu_ind and std sqrt(max(diag(K_oo - K_oi K_ii^-1
     K_io), var_floor)), K_ii = k(t_ind, t_ind) + diag(std_ind^2) (+ jitter); Cholesky solves."""
@@ -50,20 +58,34 @@ class AmortisedGPDecoder(nn.Module):
     factory (``in_dim``, ``out_shape``; other keywords are ignored).
     """
 
-    def __init__(self, in_dim: int, out_shape: Sequence[int] = (), num_inducing: int = 24, kernel_dim: int = 2,
-                 channels: Sequence[int] = (16, 16, 16), kernel_hidden: int = 64, var_floor: float = 1e-4,
-                 **_: Any) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        out_shape: Sequence[int] = (),
+        num_inducing: int = 24,
+        kernel_dim: int = 2,
+        channels: Sequence[int] = (16, 16, 16),
+        kernel_hidden: int = 64,
+        var_floor: float = 1e-4,
+        **_: Any,
+    ) -> None:
         super().__init__()
         widths = [int(c) for c in channels]
         if not 0 < kernel_dim < in_dim:
-            raise ConfigError(f"model.decoder.kernel_dim must be in (0, latent_dim={in_dim}), got {kernel_dim}")
+            raise ConfigError(
+                f"model.decoder.kernel_dim must be in (0, latent_dim={in_dim}), got {kernel_dim}"
+            )
         if num_inducing % 2 ** len(widths):
-            raise ConfigError(f"num_inducing={num_inducing} must be divisible by 2^{len(widths)} (one x2 per up block)")
+            raise ConfigError(
+                f"num_inducing={num_inducing} must be divisible by 2^{len(widths)} (one x2 per up block)"
+            )
         self.kernel_dim = int(kernel_dim)
         self.num_inducing = int(num_inducing)
         self.var_floor = float(var_floor)
         self.start_len = num_inducing // 2 ** len(widths)
-        self.register_buffer("t_ind", torch.arange(1, num_inducing + 1, dtype=torch.float32) / (num_inducing + 1))
+        self.register_buffer(
+            "t_ind", torch.arange(1, num_inducing + 1, dtype=torch.float32) / (num_inducing + 1)
+        )
         self.fc = nn.Linear(in_dim - kernel_dim, widths[0] * self.start_len)
         blocks, prev = [], widths[0]
         for w in widths:

@@ -54,8 +54,9 @@ class InterpolationEncoder(nn.Module):
     """Packed light curves (n, 5, T) -> (n, out_dim): interpolation block, 1x1 channel mixing,
     residual down blocks of widths ``channels`` (each halves the length), flatten, linear."""
 
-    def __init__(self, in_shape: Sequence[int], out_dim: int, num_ref: int = 64,
-                 channels: Sequence[int] = (16, 16, 16)) -> None:
+    def __init__(
+        self, in_shape: Sequence[int], out_dim: int, num_ref: int = 64, channels: Sequence[int] = (16, 16, 16)
+    ) -> None:
         super().__init__()
         self.interp = InterpolationBlock(num_ref)
         widths = [int(c) for c in channels]

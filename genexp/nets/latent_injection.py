@@ -23,8 +23,15 @@ class ConditionalNorm(nn.Module):
     - neither: a plain BatchNorm with learned affine parameters.
     """
 
-    def __init__(self, channels: int, dims: int = 2, cond_dim: int = 0, num_classes: int = 0,
-                 spectral_norm: bool = True, init_std: float = 0.02) -> None:
+    def __init__(
+        self,
+        channels: int,
+        dims: int = 2,
+        cond_dim: int = 0,
+        num_classes: int = 0,
+        spectral_norm: bool = True,
+        init_std: float = 0.02,
+    ) -> None:
         super().__init__()
         if cond_dim and num_classes:
             raise ValueError("ConditionalNorm takes a vector (cond_dim) or a class (num_classes), not both")
@@ -34,7 +41,9 @@ class ConditionalNorm(nn.Module):
         self.dims = int(dims)
         self.maps: Optional[nn.ModuleList] = None
         if cond_dim:
-            self.maps = nn.ModuleList(sn_layer(nn.Linear(cond_dim, channels), init_std, spectral_norm) for _ in range(2))
+            self.maps = nn.ModuleList(
+                sn_layer(nn.Linear(cond_dim, channels), init_std, spectral_norm) for _ in range(2)
+            )
         elif num_classes:
             self.maps = nn.ModuleList(nn.Embedding(num_classes, channels) for _ in range(2))
             for emb in self.maps:
@@ -68,16 +77,25 @@ class LatentInjection(nn.Module):
     and ``shared`` condition on z alone, ``class_bn`` uses plain BatchNorm.
     """
 
-    def __init__(self, mode: str, latent_dim: int, n_layers: int, num_classes: int = 0,
-                 embed_dim: Optional[int] = None, spectral_norm: bool = True) -> None:
+    def __init__(
+        self,
+        mode: str,
+        latent_dim: int,
+        n_layers: int,
+        num_classes: int = 0,
+        embed_dim: Optional[int] = None,
+        spectral_norm: bool = True,
+    ) -> None:
         super().__init__()
         if mode not in INJECTIONS:
             raise ConfigError(f"unknown latent injection {mode!r}; choose one of {list(INJECTIONS)}")
         self.mode, self.latent_dim, self.n_layers = mode, int(latent_dim), int(n_layers)
         self.num_classes, self.spectral_norm = int(num_classes or 0), bool(spectral_norm)
         if mode == "split" and self.latent_dim % (self.n_layers + 1):
-            raise ConfigError(f"injection=split cuts z into {self.n_layers + 1} equal chunks: latent_dim "
-                              f"{self.latent_dim} must be a multiple of {self.n_layers + 1}")
+            raise ConfigError(
+                f"injection=split cuts z into {self.n_layers + 1} equal chunks: latent_dim "
+                f"{self.latent_dim} must be a multiple of {self.n_layers + 1}"
+            )
         self.chunk = self.latent_dim // (self.n_layers + 1) if mode == "split" else self.latent_dim
         use_shared = mode != "class_bn" and self.num_classes > 0
         self.embed_dim = int(embed_dim or self.latent_dim) if use_shared else 0

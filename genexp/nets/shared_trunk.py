@@ -53,15 +53,23 @@ class TrunkEncoder(nn.Module):
     """q(z|x): trunk -> body -> flatten -> mean and log-variance heads (each Linear(F, ``head_hidden``),
     ReLU, Linear(``head_hidden``, J)); output (n, 2J) = [mean, log-variance]."""
 
-    def __init__(self, trunk: nn.Module, body: nn.Module, in_shape: Sequence[int], out_dim: int,
-                 head_hidden: int, make_linear: Callable[[int, int], nn.Module]) -> None:
+    def __init__(
+        self,
+        trunk: nn.Module,
+        body: nn.Module,
+        in_shape: Sequence[int],
+        out_dim: int,
+        head_hidden: int,
+        make_linear: Callable[[int, int], nn.Module],
+    ) -> None:
         super().__init__()
         if out_dim % 2:
             raise ConfigError(f"an encoder's out_dim is 2J (mean and log-variance), got {out_dim}")
         self.trunk, self.body = trunk, body
         feat = math.prod(_feature_shape(nn.Sequential(trunk, body), in_shape))
         self.heads = nn.ModuleList(
-            nn.Sequential(make_linear(feat, head_hidden), nn.ReLU(), make_linear(head_hidden, out_dim // 2)) for _ in range(2)
+            nn.Sequential(make_linear(feat, head_hidden), nn.ReLU(), make_linear(head_hidden, out_dim // 2))
+            for _ in range(2)
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -71,35 +79,65 @@ class TrunkEncoder(nn.Module):
 
 
 # -- MLP (CPU scale) ---------------------------------------------------------------------------------
-def mlp_trunk(in_shape: Sequence[int], trunk: Sequence[int], activation_name: str, spectral_norm: bool) -> nn.Module:
+def mlp_trunk(
+    in_shape: Sequence[int], trunk: Sequence[int], activation_name: str, spectral_norm: bool
+) -> nn.Module:
     """Flatten, then Linear -> activation for each width in ``trunk``."""
-    return nn.Sequential(nn.Flatten(), *_dense([math.prod(int(s) for s in in_shape), *trunk], activation_name, spectral_norm))
+    return nn.Sequential(
+        nn.Flatten(), *_dense([math.prod(int(s) for s in in_shape), *trunk], activation_name, spectral_norm)
+    )
 
 
-def mlp_critic(in_shape: Sequence[int], out_dim: int = 1, trunk: Sequence[int] = (512, 256),
-               hidden: Sequence[int] = (), activation_name: str = "leaky_relu", spectral_norm: bool = True) -> TrunkCritic:
+def mlp_critic(
+    in_shape: Sequence[int],
+    out_dim: int = 1,
+    trunk: Sequence[int] = (512, 256),
+    hidden: Sequence[int] = (),
+    activation_name: str = "leaky_relu",
+    spectral_norm: bool = True,
+) -> TrunkCritic:
     """MLP discriminator: trunk widths, then ``hidden`` widths, then Linear to ``out_dim``."""
     t = mlp_trunk(in_shape, trunk, activation_name, spectral_norm)
     widths = [int(trunk[-1]) if trunk else math.prod(int(s) for s in in_shape), *hidden]
-    body = nn.Sequential(*_dense(widths, activation_name, spectral_norm),
-                         maybe_spectral(nn.Linear(widths[-1], int(out_dim)), spectral_norm))
+    body = nn.Sequential(
+        *_dense(widths, activation_name, spectral_norm),
+        maybe_spectral(nn.Linear(widths[-1], int(out_dim)), spectral_norm),
+    )
     return TrunkCritic(t, body)
 
 
-def mlp_encoder(in_shape: Sequence[int], out_dim: int, trunk: Sequence[int] = (512, 256), hidden: Sequence[int] = (256,),
-                head_hidden: int = 128, activation_name: str = "leaky_relu", spectral_norm: bool = True,
-                shared_trunk: Optional[nn.Module] = None) -> TrunkEncoder:
+def mlp_encoder(
+    in_shape: Sequence[int],
+    out_dim: int,
+    trunk: Sequence[int] = (512, 256),
+    hidden: Sequence[int] = (256,),
+    head_hidden: int = 128,
+    activation_name: str = "leaky_relu",
+    spectral_norm: bool = True,
+    shared_trunk: Optional[nn.Module] = None,
+) -> TrunkEncoder:
     """MLP encoder: the (shared or own) trunk, ``hidden`` widths, two heads."""
-    t = shared_trunk if shared_trunk is not None else mlp_trunk(in_shape, trunk, activation_name, spectral_norm)
+    t = (
+        shared_trunk
+        if shared_trunk is not None
+        else mlp_trunk(in_shape, trunk, activation_name, spectral_norm)
+    )
     first = _feature_shape(t, in_shape)[0]
     body = nn.Sequential(*_dense([first, *hidden], activation_name, spectral_norm))
-    return TrunkEncoder(t, body, in_shape, out_dim, int(head_hidden),
-                        lambda a, b: maybe_spectral(nn.Linear(a, b), spectral_norm))
+    return TrunkEncoder(
+        t,
+        body,
+        in_shape,
+        out_dim,
+        int(head_hidden),
+        lambda a, b: maybe_spectral(nn.Linear(a, b), spectral_norm),
+    )
 
 
 # -- ResNet (thesis scale) -----------------------------------------------------------------------------
-def _down_blocks(in_ch: int, width: int, kinds: Sequence[str], first: bool, side: int, init_std: float,
-                 sn: bool) -> tuple[list[nn.Module], int]:
+def _down_blocks(
+    in_ch: int, width: int, kinds: Sequence[str], first: bool, side: int, init_std: float, sn: bool
+) -> tuple[list[nn.Module], int]:
     """Residual D/E blocks and the map side after them; a "down" block on a map narrower than 2 px
     keeps the size (so small inputs, e.g. 8 px digits, still build)."""
     unknown = [k for k in kinds if k not in BLOCK_KINDS]
@@ -109,7 +147,9 @@ def _down_blocks(in_ch: int, width: int, kinds: Sequence[str], first: bool, side
     for i, kind in enumerate(kinds):
         down = kind == "down" and side >= 2
         side = side // 2 if down else side
-        blocks.append(DownBlock(c, int(width), down=down, first=first and i == 0, init_std=init_std, spectral_norm=sn))
+        blocks.append(
+            DownBlock(c, int(width), down=down, first=first and i == 0, init_std=init_std, spectral_norm=sn)
+        )
         c = int(width)
     return blocks, side
 
@@ -126,29 +166,58 @@ class SumPoolHead(nn.Module):
         return self.linear(torch.relu(h).sum(dim=(2, 3)))
 
 
-def resnet_critic(in_shape: Sequence[int], out_dim: int = 1, width: int = 48,
-                  trunk_blocks: Sequence[str] = ("down", "down", "same"), blocks: Sequence[str] = ("same",),
-                  init_std: float = 0.02, spectral_norm: bool = True) -> TrunkCritic:
+def resnet_critic(
+    in_shape: Sequence[int],
+    out_dim: int = 1,
+    width: int = 48,
+    trunk_blocks: Sequence[str] = ("down", "down", "same"),
+    blocks: Sequence[str] = ("same",),
+    init_std: float = 0.02,
+    spectral_norm: bool = True,
+) -> TrunkCritic:
     """Thesis Table 8.2: Resblock down D->4C, down, Resblock, Resblock; ReLU, global sum pool,
     linear -> 1. ``width`` = 4C; the trunk is the first three blocks."""
-    first, side = _down_blocks(int(in_shape[0]), width, trunk_blocks, True, min(in_shape[1:]), init_std, spectral_norm)
+    first, side = _down_blocks(
+        int(in_shape[0]), width, trunk_blocks, True, min(in_shape[1:]), init_std, spectral_norm
+    )
     rest, _ = _down_blocks(width, width, blocks, False, side, init_std, spectral_norm)
-    trunk, body = nn.Sequential(*first), nn.Sequential(*rest, SumPoolHead(width, out_dim, init_std, spectral_norm))
+    trunk, body = (
+        nn.Sequential(*first),
+        nn.Sequential(*rest, SumPoolHead(width, out_dim, init_std, spectral_norm)),
+    )
     return TrunkCritic(trunk, body)
 
 
-def resnet_encoder(in_shape: Sequence[int], out_dim: int, width: int = 48,
-                   trunk_blocks: Sequence[str] = ("down", "down", "same"), blocks: Sequence[str] = ("same", "down", "down"),
-                   head_hidden: Optional[int] = None, init_std: float = 0.02, spectral_norm: bool = True,
-                   shared_trunk: Optional[nn.Module] = None) -> TrunkEncoder:
+def resnet_encoder(
+    in_shape: Sequence[int],
+    out_dim: int,
+    width: int = 48,
+    trunk_blocks: Sequence[str] = ("down", "down", "same"),
+    blocks: Sequence[str] = ("same", "down", "down"),
+    head_hidden: Optional[int] = None,
+    init_std: float = 0.02,
+    spectral_norm: bool = True,
+    shared_trunk: Optional[nn.Module] = None,
+) -> TrunkEncoder:
     """Thesis Table 8.3 as in the official code: the critic's three trunk blocks, a Resblock and two
     Resblock down (32 -> 16 -> 8 -> 8 -> 8 -> 4 -> 2), flatten, heads Linear(16C -> 8C), ReLU,
     Linear(8C -> J). ``head_hidden`` defaults to 8C = 2 * ``width``."""
     t = shared_trunk
     if t is None:
-        t = nn.Sequential(*_down_blocks(int(in_shape[0]), width, trunk_blocks, True, min(in_shape[1:]), init_std,
-                                        spectral_norm)[0])
-    rest, _ = _down_blocks(width, width, blocks, False, min(_feature_shape(t, in_shape)[1:]), init_std, spectral_norm)
+        t = nn.Sequential(
+            *_down_blocks(
+                int(in_shape[0]), width, trunk_blocks, True, min(in_shape[1:]), init_std, spectral_norm
+            )[0]
+        )
+    rest, _ = _down_blocks(
+        width, width, blocks, False, min(_feature_shape(t, in_shape)[1:]), init_std, spectral_norm
+    )
     body = nn.Sequential(*rest)
-    return TrunkEncoder(t, body, in_shape, out_dim, int(head_hidden or 2 * width),
-                        lambda a, b: sn_layer(nn.Linear(a, b), init_std, spectral_norm))
+    return TrunkEncoder(
+        t,
+        body,
+        in_shape,
+        out_dim,
+        int(head_hidden or 2 * width),
+        lambda a, b: sn_layer(nn.Linear(a, b), init_std, spectral_norm),
+    )

@@ -24,16 +24,35 @@ class FlooredGMMPrior(GMMPrior):
     this Euclidean norm (the code's ``init.orthogonal_`` = 1). ``init_logvar``: lv at the start (1).
     """
 
-    def __init__(self, dim: int, num_components: int = 10, std_floor: float = 0.5, floor_mode: str = "code",
-                 mean_norm: float = 1.0, init: str = "orthogonal", init_logvar: float = 1.0,
-                 learn_means: bool = True, learn_logvars: bool = True, seed: int = 0) -> None:
+    def __init__(
+        self,
+        dim: int,
+        num_components: int = 10,
+        std_floor: float = 0.5,
+        floor_mode: str = "code",
+        mean_norm: float = 1.0,
+        init: str = "orthogonal",
+        init_logvar: float = 1.0,
+        learn_means: bool = True,
+        learn_logvars: bool = True,
+        seed: int = 0,
+    ) -> None:
         if floor_mode not in FLOOR_MODES:
             raise ConfigError(f"prior.floor_mode must be one of {list(FLOOR_MODES)}, got {floor_mode!r}")
         if std_floor < 0:
             raise ConfigError(f"prior.std_floor must be >= 0, got {std_floor}")
         scale = mean_norm / math.sqrt(dim) if init == "orthogonal" else mean_norm
-        super().__init__(dim, num_components, learn_means, learn_logvars, learn_weights=False, init=init,
-                         mean_scale=scale, init_logvar=init_logvar, seed=seed)
+        super().__init__(
+            dim,
+            num_components,
+            learn_means,
+            learn_logvars,
+            learn_weights=False,
+            init=init,
+            mean_scale=scale,
+            init_logvar=init_logvar,
+            seed=seed,
+        )
         self.std_floor = float(std_floor)
         self.floor_mode = floor_mode
 
