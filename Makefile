@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export WANDB_MODE ?= offline
 
-.PHONY: install assets run test test-fast sweep bench reproduce lint clean
+.PHONY: install assets run test test-fast test-all sweep bench reproduce lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,11 +24,17 @@ assets: $(STAMP)
 run: assets
 	$(BIN)/python -m genexp $(ARGS)
 
+# the default run: every fast test, plus the spine's slow end-to-end checks (SIGKILL resume,
+# DDP on 2 CPU processes, launcher/optuna sweeps); `make test-all` adds every other slow test
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 -m slow tests/test_resume.py tests/test_sweeps.py $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
 sweep: assets
 	$(BIN)/python -m genexp -m model=vae,beta_vae dataset=digits seed=1,2,3 $(ARGS)

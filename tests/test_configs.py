@@ -56,9 +56,14 @@ def test_every_yaml_composes_and_instantiates(group: str, option: str, tmp_path:
     monkeypatch.setenv("WANDB_MODE", "disabled")
     overrides = [f"{group}={option}"] if group != "hydra" else []
     if group == "model":  # light-curve models need a light-curve dataset
-        overrides.append("dataset=lightcurves_synthetic" if option.startswith("lc_") else "dataset=digits")
+        image_model = {"pgmgan_image": "dataset=cifar10"}  # needs >= 32 px images (shapes only; nothing loads)
+        overrides.append(
+            "dataset=lightcurves_synthetic" if option.startswith("lc_") else image_model.get(option, "dataset=digits")
+        )
     if group == "trainer" and option in ("gpu", "ddp"):  # build GPU presets on the CPU
         overrides += ["trainer.accelerator=cpu", f"trainer.devices={1 if option == 'gpu' else 2}"]
+    if group == "experiment":  # GPU experiments are built on the CPU here
+        overrides += ["trainer.accelerator=cpu", "trainer.devices=1", "trainer.strategy=auto"]
     cfg = compose_train(overrides, tmp_path)
     job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
     OmegaConf.resolve(job)
