@@ -1,0 +1,170 @@
+"""In-memory datamodule base and a batch loader that indexes tensors once per batch."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Iterator, Optional, Sequence
+
+import lightning as L
+import torch
+from torch import Tensor
+
+
+def _rank_and_world() -> tuple[int, int]:
+    """The (rank, world size) of the current process; (0, 1) outside torch.distributed."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+class TensorBatchLoader:
+    """Iterates (x, y) batches over in-memory tensors with one index operation per batch.
+
+    Cheaper than a ``DataLoader`` over a ``TensorDataset`` (no per-sample fetch and collate).
+    Under DDP each rank takes a disjoint, equally long shard of every epoch's permutation, so
+    the trainer must run with ``use_distributed_sampler=False`` (genexp's trainer configs do).
+    The shuffle order is a function of (seed, epoch), so runs are reproducible. ``transform``
+    is applied to each x batch (e.g. uint8 storage -> float in ``value_range``).
+    """
+
+    def __init__(
+        self,
+        x: Tensor,
+        y: Optional[Tensor] = None,
+        batch_size: int = 128,
+        shuffle: bool = True,
+        drop_last: bool = True,
+        seed: int = 0,
+        transform: Optional[Callable[[Tensor], Tensor]] = None,
+    ) -> None:
+        if len(x) == 0:
+            raise ValueError("TensorBatchLoader got an empty tensor")
+        self.x = x
+        self.y = y if y is not None else torch.full((len(x),), -1, dtype=torch.long)
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last and len(x) >= batch_size
+        self.seed = seed
+        self.transform = transform
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Fix the epoch whose permutation the next iteration uses."""
+        self.epoch = epoch
+
+    def _indices(self) -> Tensor:
+        n = len(self.x)
+        if self.shuffle:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            idx = torch.randperm(n, generator=gen)
+        else:
+            idx = torch.arange(n)
+        rank, world = _rank_and_world()
+        if world > 1:
+            per_rank = n // world
+            idx = idx[rank * per_rank : (rank + 1) * per_rank]
+        return idx
+
+    def __len__(self) -> int:
+        _, world = _rank_and_world()
+        n = len(self.x) // world
+        if self.drop_last:
+            return max(1, n // self.batch_size)
+        return math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        idx = self._indices()
+        n_batches = len(self)
+        for b in range(n_batches):
+            sel = idx[b * self.batch_size : (b + 1) * self.batch_size]
+            xb = self.x[sel]
+            yield (self.transform(xb) if self.transform is not None else xb), self.y[sel]
+        if self.shuffle:
+            self.epoch += 1
+
+
+class InMemoryDataModule(L.LightningDataModule):
+    """A datamodule whose splits are tensors held in memory.
+
+    Subclasses implement :meth:`load_splits`, returning ``{"train": (x, y), "val": (x, y),
+    "test": (x, y)}``; labels may be ``None`` (they are used for evaluation only). Public
+    attributes every genexp datamodule has: ``name``, ``shape`` (one sample's shape), ``kind``
+    (``"image"``, ``"points"`` or ``"sequence"``), ``num_classes`` (or ``None``) and
+    ``value_range`` (the (low, high) range of the data, e.g. (-1, 1) for images).
+    Splits may be stored compactly (e.g. uint8); :meth:`decode_batch` turns a stored batch into
+    the float tensors models see, and :meth:`get_data` returns a decoded split for metrics.
+    """
+
+    kind: str = "points"
+
+    def __init__(
+        self,
+        name: str,
+        shape: Sequence[int],
+        batch_size: int = 128,
+        eval_batch_size: Optional[int] = None,
+        num_classes: Optional[int] = None,
+        value_range: Optional[Sequence[float]] = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.shape = tuple(int(s) for s in shape)
+        self.batch_size = int(batch_size)
+        self.eval_batch_size = int(eval_batch_size or max(batch_size, 256))
+        self.num_classes = num_classes
+        self.value_range = tuple(value_range) if value_range is not None else None
+        self.seed = seed
+        self.splits: dict[str, tuple[Tensor, Optional[Tensor]]] = {}
+
+    def load_splits(self) -> dict[str, tuple[Tensor, Optional[Tensor]]]:
+        """Return the split tensors; raise :class:`genexp.errors.DataError` if files are missing."""
+        raise NotImplementedError
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        """Load all splits once (every rank loads its own copy; they are small)."""
+        if not self.splits:
+            self.splits = self.load_splits()
+
+    def split(self, name: str) -> tuple[Tensor, Optional[Tensor]]:
+        """The (x, y) tensors of split ``name`` (``train``, ``val`` or ``test``)."""
+        self.setup()
+        if name not in self.splits:
+            raise KeyError(f"dataset {self.name!r} has no split {name!r}; has {sorted(self.splits)}")
+        return self.splits[name]
+
+    def decode_batch(self, x: Tensor) -> Tensor:
+        """Turn a stored batch into model input (identity for splits stored as float)."""
+        return x
+
+    def get_data(self, name: str, n: Optional[int] = None) -> tuple[Tensor, Optional[Tensor]]:
+        """The first ``n`` (all if None) decoded samples and labels of split ``name``."""
+        x, y = self.split(name)
+        if n is not None:
+            x = x[:n]
+            y = y[:n] if y is not None else None
+        return self.decode_batch(x), y
+
+    def _loader(self, name: str, train: bool) -> TensorBatchLoader:
+        x, y = self.split(name)
+        return TensorBatchLoader(
+            x,
+            y,
+            batch_size=self.batch_size if train else self.eval_batch_size,
+            shuffle=train,
+            drop_last=train,
+            seed=self.seed,
+            transform=self.decode_batch,
+        )
+
+    def train_dataloader(self) -> TensorBatchLoader:
+        """Shuffled training batches."""
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> TensorBatchLoader:
+        """Validation batches in order."""
+        return self._loader("val", train=False)
+
+    def test_dataloader(self) -> TensorBatchLoader:
+        """Test batches in order."""
+        return self._loader("test", train=False)

@@ -1,0 +1,87 @@
+"""Stacked-MNIST: three MNIST digits as the R, G, B channels of one 32x32 image (1000 modes)."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from genexp.data.base import InMemoryDataModule
+from genexp.data.images import range_to_uint8, uint8_to_range
+from genexp.data.torchvision_sets import MNISTDataModule
+from genexp.data.toy2d import split_generator
+from genexp.errors import ConfigError
+
+
+class StackedMNISTDataModule(InMemoryDataModule):
+    """Stacked-MNIST as in PGMGAN: fixed triples of uniformly random MNIST digit indices.
+
+    Each digit is Resize(32) (+ CenterCrop(32)) of an MNIST image; the label of a triple is
+    100·d_R + 10·d_G + d_B. Train (``n_train``, default 100,000) and val triples index the MNIST
+    train digits, test triples the MNIST test digits; all are drawn from ``seed``.
+    To save memory the splits store the (N, 3) index triples, not images: :meth:`decode_batch`
+    composes the images of a batch (so ``split()`` returns indices, ``get_data()`` images).
+    ``digits`` holds the 70k resized digits (train then test) as uint8 (70000, 32, 32).
+    """
+
+    kind = "image"
+
+    def __init__(
+        self,
+        root: str,
+        name: str = "stacked_mnist",
+        shape: Sequence[int] = (3, 32, 32),
+        n_train: int = 100_000,
+        n_val: int = 10_000,
+        n_test: int = 10_000,
+        batch_size: int = 64,
+        eval_batch_size: Optional[int] = None,
+        num_classes: Optional[int] = 1000,
+        value_range: Sequence[float] = (-1.0, 1.0),
+        seed: int = 0,
+        download: bool = False,
+        cache_dir: Optional[str] = None,
+    ) -> None:
+        if tuple(int(s) for s in shape) != (3, 32, 32) or num_classes != 1000:
+            raise ConfigError("stacked_mnist is fixed at shape [3, 32, 32] with num_classes 1000")
+        super().__init__(name, shape, batch_size, eval_batch_size, num_classes, value_range, seed)
+        self.mnist = MNISTDataModule(
+            root=root,
+            image_size=32,
+            value_range=value_range,
+            val_size=0,
+            download=download,
+            cache_dir=cache_dir,
+        )
+        self.sizes = {"train": int(n_train), "val": int(n_val), "test": int(n_test)}
+        self.digits: Optional[Tensor] = None
+        self.digit_labels: Optional[Tensor] = None
+
+    def load_splits(self) -> dict[str, tuple[Tensor, Optional[Tensor]]]:
+        """Load the 32-px MNIST digits once and draw the index triples of every split."""
+        off = self.mnist.official_splits()
+        (x_tr, y_tr), (x_te, y_te) = off["train"], off["test"]
+        self.digits = torch.cat([x_tr, x_te]).squeeze(1)
+        self.digit_labels = torch.cat([y_tr, y_te])
+        ranges = {"train": (0, len(x_tr)), "val": (0, len(x_tr)), "test": (len(x_tr), len(self.digits))}
+        splits = {}
+        for split, n in self.sizes.items():
+            lo, hi = ranges[split]
+            idx = torch.randint(lo, hi, (n, 3), generator=split_generator(self.seed, split))
+            splits[split] = (idx, self.label_of(idx))
+        return splits
+
+    def label_of(self, idx: Tensor) -> Tensor:
+        """Mode label 100·d_R + 10·d_G + d_B of index triples ``idx`` (N, 3)."""
+        d = self.digit_labels[idx]
+        return 100 * d[:, 0] + 10 * d[:, 1] + d[:, 2]
+
+    def decode_batch(self, x: Tensor) -> Tensor:
+        """Index triples (B, 3) -> images (B, 3, 32, 32) in ``value_range``."""
+        self.setup()
+        return uint8_to_range(self.digits[x], self.value_range)
+
+    def to_uint8(self, x: Tensor) -> Tensor:
+        """Float images in ``value_range`` -> uint8 0..255."""
+        return range_to_uint8(x, self.value_range)
