@@ -3,9 +3,12 @@ equal the literal loop), the regressor, and GTN end to end through the CLI."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
+from conftest import has_mnist
 from genexp.models.gtn_pairing import greedy_cosine_pairing, pair, pairing_stats
 from genexp.nets.gtn_mlp import GTNMLP
 
@@ -117,3 +120,33 @@ def test_latent_gtn_stages_are_reusable(genexp_cli) -> None:
     metrics = again.metrics()
     assert "gtn/train_spearman_norms" not in metrics  # the cached pairs were reused
     assert metrics["test/loss"] == pytest.approx(first.metrics()["test/loss"], rel=1e-5)
+
+
+GTN4_SMOKE = (
+    "trainer=smoke",
+    "logger=none",
+    "callbacks=none",
+    "dataset.n_train=512",
+    "metric.memorisation.n_samples=200",
+    "metric.memorisation.n_reference=300",
+    *[f"metric.fd_classifier.{k}={v}"
+      for k, v in (("n_samples", 200), ("n_reference", 200), ("max_train", 512), ("epochs", 1))],
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not has_mnist(), reason="MNIST not prepared (make assets)")
+@pytest.mark.parametrize("experiment,latent", [("gtn_mnist_cpu", True), ("vae_mnist_conv_cpu", False)])
+def test_gtn4_experiments_report_fd_classifier_and_memorisation(genexp_cli, experiment: str,
+                                                                latent: bool) -> None:
+    extra = ("model.ae_epochs=1",) if latent else ()
+    run = genexp_cli(f"experiment={experiment}", *GTN4_SMOKE, *extra)
+    assert run.returncode == 0, run.stderr[-3000:]
+    metrics = run.metrics()
+    keys = ["fd_classifier", "memorisation_ratio", "nn_train_dist", "nn_test_dist",
+            "memorisation_frac_closer_train"]
+    keys += [f"latent_{k}" for k in keys[1:]] if latent else []
+    for key in keys:
+        assert math.isfinite(metrics[f"test/{key}"]), key
+    assert ("test/latent_memorisation_ratio" in metrics) == latent
+    assert metrics["test/memorisation_protocol"]["n_reference"] == 300

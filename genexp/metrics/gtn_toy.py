@@ -10,6 +10,8 @@ import torch
 from scipy.stats import kstest
 from torch import Tensor
 
+from genexp.metrics.memorisation import nearest_distance
+
 
 def uniform_ks(values: Tensor, low: float, high: float) -> float:
     """Kolmogorov-Smirnov statistic of ``values`` against U(low, high)."""
@@ -42,6 +44,4 @@ def uniform_square_checks(points01: Tensor, cells: int = 5) -> dict[str, float]:
 
 def distance_to_curve(points: Tensor, curve_points: Tensor, block: int = 2000) -> Tensor:
     """Euclidean distance from each point to the nearest of a dense set of curve points."""
-    return torch.cat(
-        [torch.cdist(p.double(), curve_points.double()).min(1).values for p in points.split(block)]
-    )
+    return nearest_distance(points, curve_points, block)

@@ -97,6 +97,10 @@ class LatentGTN(GTN):
         """The autoencoder's reconstruction (the ceiling of GTN sample quality)."""
         return self.autoencoder.decode(self.autoencoder.encode(x))
 
+    def sample_latent(self, n: int) -> Tensor:
+        """ĥ(y), y ~ N(0, I_latent): generated codes."""
+        return self.regress(torch.randn(n, self.dim, device=self.x_mean.device))
+
     def sample(self, n: int) -> Tensor:
         """Decode ĥ(y), y ~ N(0, I_latent)."""
-        return self.autoencoder.decode(self.regress(torch.randn(n, self.dim, device=self.x_mean.device)))
+        return self.autoencoder.decode(self.sample_latent(n))
