@@ -28,7 +28,7 @@ run: assets
 # DDP on 2 CPU processes, launcher/optuna sweeps); `make test-all` adds every other slow test
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -q -n 2 -m slow tests/test_resume.py tests/test_sweeps.py $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 -m slow tests/entry/test_resume.py tests/entry/test_sweeps.py $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)

@@ -82,6 +82,19 @@ def register_resolvers() -> None:
             OmegaConf.register_new_resolver(name, fn, use_cache=cache)
 
 
+SMOKE_KEY = "_smoke_"
+
+
+def smoke_overrides(model: str) -> list[str]:
+    """The command-line overrides a model's YAML gives for a few quick training steps: its
+    ``_smoke_`` list (the smallest dataset it accepts and small sizes), else ``dataset=digits``.
+
+    Used by the test that trains every ``configs/model/*.yaml`` and by the GPU check; the key is
+    dropped before the model is instantiated."""
+    node = OmegaConf.load(CONFIG_DIR / "model" / f"{model}.yaml")
+    return [str(v) for v in node.get(SMOKE_KEY, None) or ["dataset=digits"]]
+
+
 def find_checkpoint(resume: Optional[str], run_dir: Path) -> Optional[str]:
     """The checkpoint file to resume from, or None to start fresh.
 
@@ -155,7 +168,8 @@ def merge_resumed_config(
             if str(choices.get(key)) == str(value):
                 continue
             raise ConfigError(
-                f"cannot change {key} from {choices.get(key)!r} to {value!r} when resuming a run; start a new run instead"
+                f"cannot change {key} from {choices.get(key)!r} to {value!r} when "
+                "resuming a run; start a new run instead"
             )
         if ov.is_delete():
             continue
@@ -176,7 +190,12 @@ _CHECKS: list[tuple[str, type | tuple[type, ...], Any, str]] = [
     ("prior.num_components", int, lambda v: v > 0, "a positive integer"),
     ("trainer.max_epochs", (int, type(None)), lambda v: v is None or v >= -1, "an integer >= -1"),
     ("trainer.max_steps", int, lambda v: v >= -1, "an integer >= -1"),
-    ("num_threads", (int, str), lambda v: v == "auto" or (isinstance(v, int) and v >= 0), "auto or an integer >= 0"),
+    (
+        "num_threads",
+        (int, str),
+        lambda v: v == "auto" or (isinstance(v, int) and v >= 0),
+        "auto or an integer >= 0",
+    ),
 ]
 
 

@@ -8,7 +8,6 @@ Hydra's files for the evaluation go to ``<run>/eval/<date>_<time>/``.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ import hydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from genexp.cli import fail_user_error, run_cli
-from genexp.config import CONFIG_DIR, load_run_config, register_resolvers
+from genexp.config import CONFIG_DIR, load_run_config, register_resolvers, validate
 from genexp.errors import CheckpointError, GenexpError
-from genexp.train import release_process_group
+from genexp.train import build_run, release_process_group
 
 
 def resolve_checkpoint(ckpt: str) -> tuple[Path, Path]:
@@ -32,7 +31,9 @@ def resolve_checkpoint(ckpt: str) -> tuple[Path, Path]:
             raise CheckpointError(f"ckpt={ckpt}: no checkpoints/*.ckpt in that folder")
         return found, path
     if not path.is_file():
-        raise CheckpointError(f"ckpt={ckpt}: no such checkpoint file; give <run>/checkpoints/<name>.ckpt or a run folder")
+        raise CheckpointError(
+            f"ckpt={ckpt}: no such checkpoint file; give <run>/checkpoints/<name>.ckpt or a run folder"
+        )
     run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
     return path, run_dir
 
@@ -62,6 +63,11 @@ def evaluation_config(cfg: DictConfig, run_cfg: DictConfig, run_dir: Path) -> Di
         merged.paths = OmegaConf.to_container(cfg.paths, resolve=False)
         merged.paths.output_dir = str(run_dir)
         if cfg.get("seed") is not None:
+            # the seed draws other samples; the data split stays the run's (``dataset.seed`` follows
+            # ``${seed}`` in the dataset YAMLs: pin it to the value the run was trained with)
+            data_seed = OmegaConf.select(run_cfg, "dataset.seed", default=None)
+            if data_seed is not None and "dataset" in merged:
+                merged.dataset.seed = data_seed
             merged.seed = cfg.seed
         if cfg.get("trainer") is not None:
             merged.trainer = OmegaConf.to_container(cfg.trainer, resolve=False)
@@ -69,37 +75,34 @@ def evaluation_config(cfg: DictConfig, run_cfg: DictConfig, run_dir: Path) -> Di
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
-    """Evaluate ``cfg.ckpt`` with ``cfg.metric``; return (and write) the numbers."""
+    """Evaluate ``cfg.ckpt`` with ``cfg.metric``; return (and write) the numbers.
+
+    The run's saved config goes through the same validation and building as a training run
+    (:func:`genexp.config.validate`, :func:`genexp.train.build_run`), with the metric callbacks
+    only, and the same run record writes ``eval_metrics.json``."""
     import lightning as L
     import torch
-    from hydra.utils import instantiate
 
-    from genexp.callbacks.results import results
-    from genexp.callbacks.run_results import to_plain as plain
+    from genexp.run_record import RunRecord
 
     ckpt, run_dir = resolve_checkpoint(cfg.ckpt)
     run_cfg = evaluation_config(cfg, load_run_config(run_dir), run_dir)
+    validate(run_cfg)
     if cfg.get("num_threads"):
         torch.set_num_threads(int(cfg.num_threads))
     L.seed_everything(int(run_cfg.seed), verbose=False)
-    datamodule = instantiate(run_cfg.dataset)
-    model = instantiate(run_cfg.model)
-    callbacks = [instantiate(node) for node in (run_cfg.get("metric") or {}).values()
-                 if node is not None and "_target_" in node]
-    trainer = instantiate(run_cfg.trainer, callbacks=callbacks, logger=False, enable_checkpointing=False,
-                          default_root_dir=str(run_dir))
-    trainer.genexp_run_dir = run_dir
-    trainer.test(model, datamodule=datamodule, ckpt_path=str(ckpt), verbose=False)
-    out: dict[str, Any] = {k: plain(v) for k, v in trainer.callback_metrics.items()}
-    out.update({k: plain(v) for k, v in results(trainer).items()})
-    out.update(ckpt=str(ckpt), metrics=list((run_cfg.get("metric") or {}).keys()))
+    metrics = list((run_cfg.get("metric") or {}).keys())
+    record = RunRecord(run_dir, "eval_metrics.json", extra={"ckpt": str(ckpt), "metrics": metrics})
+    datamodule, model, trainer, _ = build_run(
+        run_cfg, record, groups=("metric",), with_loggers=False, enable_checkpointing=False
+    )
+    try:
+        trainer.test(model, datamodule=datamodule, ckpt_path=str(ckpt), verbose=False)
+    finally:
+        release_process_group()
+    out = record.collect(trainer)
     if trainer.global_rank == 0:
-        path = run_dir / "eval_metrics.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(out, indent=2, sort_keys=True, default=str))
-        tmp.replace(path)
-        print(f"genexp.evaluate: {len(out)} values written to {path}")
-    release_process_group()
+        print(f"genexp.evaluate: {len(out)} values written to {run_dir / record.file_name}")
     return out
 
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from genexp.cli import fail_user_error
 from genexp.config import (
+    SMOKE_KEY,
     find_checkpoint,
     load_run_config,
     merge_resumed_config,
@@ -26,12 +28,19 @@ from genexp.config import (
 )
 from genexp.errors import ConfigError, GenexpError
 
+if TYPE_CHECKING:
+    from genexp.run_record import RunRecord
+
 
 def instantiate(node: Any, what: str, **kwargs: Any) -> Any:
     """``hydra.utils.instantiate`` that turns errors a user caused into one-line ConfigErrors."""
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate as hydra_instantiate
 
+    if isinstance(node, DictConfig) and SMOKE_KEY in node:  # a model's test metadata, not an argument
+        node = copy.copy(node)  # a shallow copy keeps the parent, so interpolations still resolve
+        with open_dict(node):
+            del node[SMOKE_KEY]
     try:
         return hydra_instantiate(node, **kwargs)
     except InstantiationException as err:
@@ -41,7 +50,9 @@ def instantiate(node: Any, what: str, **kwargs: Any) -> Any:
         if isinstance(cause, GenexpError):
             raise cause from None
         if isinstance(cause, TypeError):
-            raise ConfigError(f"{what}: {cause}; check the keys and value types of the {what} config") from None
+            raise ConfigError(
+                f"{what}: {cause}; check the keys and value types of the {what} config"
+            ) from None
         raise
 
 
@@ -55,13 +66,28 @@ def _is_multirun() -> bool:
 def _prepare_trainer_config(cfg: DictConfig) -> None:
     """Multirun with a subprocess DDP strategy re-runs the whole sweep per rank: use spawn there."""
     strategy = OmegaConf.select(cfg, "trainer.strategy")
-    if isinstance(strategy, DictConfig) and "DDPStrategy" in str(strategy.get("_target_", "")) and _is_multirun():
+    if (
+        isinstance(strategy, DictConfig)
+        and "DDPStrategy" in str(strategy.get("_target_", ""))
+        and _is_multirun()
+    ):
         if strategy.get("start_method", "popen") == "popen":
-            print("genexp: multirun with DDP: using start_method=spawn (ddp_spawn) for each job", file=sys.stderr)
+            print(
+                "genexp: multirun with DDP: using start_method=spawn (ddp_spawn) for each job",
+                file=sys.stderr,
+            )
             with open_dict(cfg):
                 cfg.trainer.strategy.start_method = "spawn"
-    elif isinstance(strategy, str) and strategy.startswith("ddp") and "spawn" not in strategy and _is_multirun():
-        raise ConfigError(f"trainer.strategy={strategy} cannot run inside a multirun sweep; use trainer=ddp_cpu or ddp_spawn")
+    elif (
+        isinstance(strategy, str)
+        and strategy.startswith("ddp")
+        and "spawn" not in strategy
+        and _is_multirun()
+    ):
+        raise ConfigError(
+            f"trainer.strategy={strategy} cannot run inside a multirun sweep; use "
+            "trainer=ddp_cpu or ddp_spawn"
+        )
 
 
 def build_loggers(cfg: DictConfig, wandb_id: Optional[str]) -> list[Any]:
@@ -78,17 +104,43 @@ def build_loggers(cfg: DictConfig, wandb_id: Optional[str]) -> list[Any]:
     return loggers
 
 
-def build_callbacks(cfg: DictConfig) -> list[Any]:
-    """Run callbacks (checkpoints, figures, guards), then metric callbacks, then the results writer."""
-    from genexp.callbacks.run_results import RunResultsWriter
-
+def build_callbacks(
+    cfg: DictConfig, record: RunRecord, groups: tuple[str, ...] = ("callbacks", "metric")
+) -> list[Any]:
+    """The callbacks of ``groups`` (run bookkeeping, then metrics), then the run record."""
     callbacks = []
-    for group in ("callbacks", "metric"):
+    for group in groups:
         for name, node in (cfg.get(group) or {}).items():
             if node is not None and "_target_" in node:
                 callbacks.append(instantiate(node, f"{group}.{name}"))
-    callbacks.append(RunResultsWriter(cfg.get("optimized_metric")))
+    callbacks.append(record)
     return callbacks
+
+
+def build_run(
+    cfg: DictConfig,
+    record: RunRecord,
+    groups: tuple[str, ...] = ("callbacks", "metric"),
+    with_loggers: bool = True,
+    wandb_id: Optional[str] = None,
+    **trainer_kwargs: Any,
+) -> tuple[Any, Any, Any, list[Any]]:
+    """(datamodule, model, trainer, loggers) of a validated config; the trainer carries ``record``.
+
+    Loggers are built last, so a config error in the model or a callback creates no logger run."""
+    datamodule = instantiate(cfg.dataset, "dataset")
+    model = instantiate(cfg.model, "model")
+    callbacks = build_callbacks(cfg, record, groups)
+    loggers = build_loggers(cfg, wandb_id) if with_loggers else []
+    trainer = instantiate(
+        cfg.trainer,
+        "trainer",
+        callbacks=callbacks,
+        logger=loggers or False,
+        default_root_dir=str(record.folder),
+        **trainer_kwargs,
+    )
+    return datamodule, model, trainer, loggers
 
 
 def finish_loggers(loggers: list[Any]) -> None:
@@ -135,12 +187,11 @@ def train(cfg: DictConfig, run_dir: Path, overrides: Optional[list[str]] = None)
     ckpt_path = find_checkpoint(cfg.get("resume"), run_dir)
     meta = read_checkpoint_meta(ckpt_path) if ckpt_path else {}
 
-    datamodule = instantiate(cfg.dataset, "dataset")
-    model = instantiate(cfg.model, "model")
-    callbacks = build_callbacks(cfg)
-    loggers = build_loggers(cfg, meta.get("wandb_run_id"))
-    trainer = instantiate(cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False, default_root_dir=str(run_dir))
-    trainer.genexp_run_dir = run_dir
+    from genexp.run_record import RunRecord
+
+    datamodule, model, trainer, loggers = build_run(
+        cfg, RunRecord(run_dir), wandb_id=meta.get("wandb_run_id")
+    )
     started = time.time()
     try:
         if loggers and trainer.global_rank == 0:

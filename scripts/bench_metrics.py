@@ -25,21 +25,27 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from genexp.metrics import domain_classifier as dc
-from genexp.metrics import fidelity
+from genexp.metrics import classifier_extractor as ce
+from genexp.metrics import fidelity, weight_files
 from genexp.metrics.frechet import frechet_distance, gaussian_fit
 
 WEIGHTS = ROOT / "assets" / "pt_inception-2015-12-05-6726825d.pth"
 
 
-def mnist_splits(n_test: int) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor], str]:
+def mnist_splits(
+    n_test: int,
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor], str]:
     """((train x, y), (test x, y), source): MNIST in [-1, 1] if present, else random labelled images."""
     try:
         from genexp.data.torchvision_sets import MNISTDataModule
 
         dm = MNISTDataModule(root=str(ROOT / "data"), shape=(1, 28, 28), value_range=(-1.0, 1.0))
         dm.setup()
-        return dm.get_data("train"), dm.get_data("test", n_test), "MNIST (test images stand in for generated ones)"
+        return (
+            dm.get_data("train"),
+            dm.get_data("test", n_test),
+            "MNIST (test images stand in for generated ones)",
+        )
     except Exception as err:  # noqa: BLE001 - any missing-data problem: fall back to noise
         print(f"MNIST unavailable ({err}); timing on random 28x28 images", file=sys.stderr)
         gen = torch.Generator().manual_seed(0)
@@ -92,27 +98,43 @@ def bench_fid(x_gen: torch.Tensor, n_total: int, batch: int, weights: Path) -> d
     assert feats.shape == (len(x_gen), 2048)
     t_frechet = fit_and_frechet_seconds(n_total, 2048)
     per_img = t_embed / len(x_gen)
-    return {"n": len(x_gen), "load_s": t_load, "embed_s": t_embed, "per_image_s": per_img, "frechet_s": t_frechet,
-            "n_total": n_total, "extrapolated_s": t_load + per_img * n_total + t_frechet}
+    return {
+        "n": len(x_gen),
+        "load_s": t_load,
+        "embed_s": t_embed,
+        "per_image_s": per_img,
+        "frechet_s": t_frechet,
+        "n_total": n_total,
+        "extrapolated_s": t_load + per_img * n_total + t_frechet,
+    }
 
 
 def bench_fd_classifier(train: tuple, test: tuple, x_ref: torch.Tensor, epochs: int) -> dict:
     """MNIST MLP classifier: one-off training, then features + Fréchet on all of ``test``'s images."""
-    config = dc.classifier_config([1, 28, 28], 10, per_channel=False, epochs=epochs)
+    config = ce.classifier_config([1, 28, 28], 10, per_channel=False, epochs=epochs)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clf.pt"
         t0 = time.perf_counter()
-        info = dc.fit_and_save(path, config, train, test, "mnist")
+        info = ce.fit_and_save(path, config, train, test, "mnist")
         t_train = time.perf_counter() - t0
-        spec = dc.classifier_spec(path, config)
+        spec = ce.classifier_spec(path, config)
         t0 = time.perf_counter()
         extractor = fidelity.make_extractor(spec, ["features"])
         t_load = time.perf_counter() - t0
         ref_stats = gaussian_fit(embed(extractor, spec, x_ref, 1000))
         t_embed, t_frechet, fd = timed_fd(extractor, spec, test[0], ref_stats, 1000)
-    return {"n": len(test[0]), "train_s": t_train, "test_acc": info["test_acc"], "n_train": info["n_train"],
-            "epochs": epochs, "load_s": t_load, "embed_s": t_embed,
-            "frechet_s": t_frechet, "total_s": t_load + t_embed + t_frechet, "fd": fd}
+    return {
+        "n": len(test[0]),
+        "train_s": t_train,
+        "test_acc": info["test_acc"],
+        "n_train": info["n_train"],
+        "epochs": epochs,
+        "load_s": t_load,
+        "embed_s": t_embed,
+        "frechet_s": t_frechet,
+        "total_s": t_load + t_embed + t_frechet,
+        "fd": fd,
+    }
 
 
 def report(fid: dict | None, fdc: dict, threads: int, source: str, weights: Path) -> str:
@@ -121,11 +143,15 @@ def report(fid: dict | None, fdc: dict, threads: int, source: str, weights: Path
     lines = [
         "## Metrics",
         "",
-        (f"`python scripts/bench_metrics.py --n {fid['n'] if fid else 0} --n-total {fdc['n']} --threads {threads}`"
-         f" on this machine ({cpu}, {torch.get_num_threads()} torch thread(s), CPU only; "
-         f"torch {torch.__version__}). Inputs: {source}, 28x28 grey. Real-data statistics are cached "
-         "(genexp computes them once per dataset/split/extractor/protocol), so a metric costs the generated "
-         "images' features plus one Fréchet distance."),
+        (
+            f"`python scripts/bench_metrics.py --n {fid['n'] if fid else 0} "
+            f"--n-total {fdc['n']} --threads {threads}`"
+            f" on this machine ({cpu}, {torch.get_num_threads()} torch thread(s), CPU only; "
+            f"torch {torch.__version__}). Inputs: {source}, 28x28 grey. Real-data statistics are cached "
+            "(genexp computes them once per dataset/split/extractor/protocol), so "
+            "a metric costs the generated "
+            "images' features plus one Fréchet distance."
+        ),
         "",
         f"| metric | measured on | measured time | time for {fdc['n']} generated images |",
         "|---|---|---|---|",
@@ -133,25 +159,33 @@ def report(fid: dict | None, fdc: dict, threads: int, source: str, weights: Path
     if fid:
         lines.append(
             f"| FID, offline Inception (`{weights.name}`), 2048-d pool3, 299x299 | {fid['n']} images "
-            f"| {fid['embed_s']:.1f} s features ({fid['per_image_s']:.3f} s/image) + {fid['frechet_s']:.1f} s "
-            f"fit + Fréchet ({fid['n_total']} x 2048) + {fid['load_s']:.1f} s loading | **≈ {fid['extrapolated_s'] / 60:.0f} min** "
-            f"(extrapolated linearly from {fid['n']} images) |")
+            f"| {fid['embed_s']:.1f} s features ({fid['per_image_s']:.3f} s/image) "
+            f"+ {fid['frechet_s']:.1f} s "
+            f"fit + Fréchet ({fid['n_total']} x 2048) + {fid['load_s']:.1f} s "
+            f"loading | **≈ {fid['extrapolated_s'] / 60:.0f} min** "
+            f"(extrapolated linearly from {fid['n']} images) |"
+        )
     else:
         lines.append(f"| FID, offline Inception | – | not run: no weights at {weights} | – |")
     lines.append(
         f"| fd_classifier, MNIST MLP (784-256-256-10, test acc {fdc['test_acc']:.4f}), 256-d features | "
         f"{fdc['n']} images | {fdc['embed_s']:.2f} s features + {fdc['frechet_s']:.2f} s fit + Fréchet "
-        f"+ {fdc['load_s']:.2f} s loading | **{fdc['total_s']:.1f} s** (measured) |")
+        f"+ {fdc['load_s']:.2f} s loading | **{fdc['total_s']:.1f} s** (measured) |"
+    )
     lines += [
         "",
-        (f"The classifier is trained once per dataset and cached: {fdc['train_s']:.0f} s here "
-         f"({fdc['epochs']} epochs on {fdc['n_train']} training images)."),
+        (
+            f"The classifier is trained once per dataset and cached: {fdc['train_s']:.0f} s here "
+            f"({fdc['epochs']} epochs on {fdc['n_train']} training images)."
+        ),
     ]
     if fid:
         lines.append(
-            f"Inception FID on this CPU is therefore a run-end metric (about {fid['per_image_s'] * 1000 / 60:.1f} min "
+            "Inception FID on this CPU is therefore a run-end metric (about "
+            f"{fid['per_image_s'] * 1000 / 60:.1f} min "
             "per 1000 images); `metric=default` only adds it on a GPU, and periodic FID during CPU training "
-            "should use a few hundred samples or `fd_classifier`.")
+            "should use a few hundred samples or `fd_classifier`."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -169,25 +203,33 @@ def write_section(path: Path, section: str) -> None:
 
 def main() -> None:
     """Parse flags, run both benchmarks, print (and optionally write) the report."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=300, help="generated images embedded with Inception (measured)")
-    parser.add_argument("--n-total", type=int, default=10000, help="images FID is extrapolated to / fd_classifier uses")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--n", type=int, default=300, help="generated images embedded with Inception (measured)"
+    )
+    parser.add_argument(
+        "--n-total", type=int, default=10000, help="images FID is extrapolated to / fd_classifier uses"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--batch-size", type=int, default=50, help="Inception batch")
     parser.add_argument("--epochs", type=int, default=10, help="classifier training epochs")
     parser.add_argument("--weights", type=Path, default=WEIGHTS)
-    parser.add_argument("--write-docs", action="store_true", help="update the ## Metrics section of docs/benchmarks.md")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="update the ## Metrics section of docs/benchmarks.md"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     train, test, source = mnist_splits(args.n_total)
     fdc = bench_fd_classifier(train, test, train[0][: args.n_total], args.epochs)
     print(f"fd_classifier: {fdc}")
     fid = None
-    if fidelity.inception_weights_problem(args.weights) is None:
+    if weight_files.inception_weights_problem(args.weights) is None:
         fid = bench_fid(test[0][: args.n], args.n_total, args.batch_size, args.weights)
         print(f"FID: {fid}")
     else:
-        print(f"FID skipped: {fidelity.inception_weights_problem(args.weights)}")
+        print(f"FID skipped: {weight_files.inception_weights_problem(args.weights)}")
     section = report(fid, fdc, args.threads, source, args.weights)
     print(section)
     if args.write_docs:

@@ -31,8 +31,12 @@ from genexp.config import CONFIG_DIR, register_resolvers, resolve_num_threads  #
 
 def plain_vae() -> tuple[nn.Module, nn.Module]:
     """The same encoder/decoder shapes as configs/model/vae.yaml with latent_dim 16."""
-    enc = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 32))
-    dec = nn.Sequential(nn.Linear(16, 256), nn.ReLU(), nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 784), nn.Tanh())
+    enc = nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 32)
+    )
+    dec = nn.Sequential(
+        nn.Linear(16, 256), nn.ReLU(), nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 784), nn.Tanh()
+    )
     return enc, dec
 
 
@@ -114,7 +118,9 @@ def main() -> None:
 
     from genexp.data.torchvision_sets import MNISTDataModule
 
-    dm = MNISTDataModule(name="mnist", root=str(ROOT / "data"), shape=[1, 28, 28], value_range=[-1, 1], num_classes=10)
+    dm = MNISTDataModule(
+        name="mnist", root=str(ROOT / "data"), shape=[1, 28, 28], value_range=[-1, 1], num_classes=10
+    )
     dm.setup()
     train_u8, val_u8 = dm.split("train")[0], dm.split("val")[0]
 

@@ -33,9 +33,9 @@ from bench_overhead import run_genexp  # noqa: E402
 from genexp.config import register_resolvers, resolve_num_threads  # noqa: E402
 from genexp.data.toy_distributions import grid25  # noqa: E402
 from genexp.losses.guide import annealed_weight, guide_distance  # noqa: E402
-from genexp.models.partitioner import KMeansPartitioner  # noqa: E402
-from genexp.nets.conditional import ConditionalMLP  # noqa: E402
-from genexp.nets.maxout import MaxoutMLP  # noqa: E402
+from genexp.models.components.partitioner import KMeansPartitioner  # noqa: E402
+from genexp.nets.pgmgan_conditional import ConditionalMLP  # noqa: E402
+from genexp.nets.pgmgan_maxout import MaxoutMLP  # noqa: E402
 
 K, WIDTH, BATCH, LR, BETAS = 25, 128, 100, 5e-4, (0.8, 0.999)
 

@@ -82,7 +82,7 @@ def entropy(trials: int) -> None:
 
 def pairing(n: int, dims: list[int], tie_tols: list[float]) -> None:
     """Wall time of the GTN pairing for ``n`` points (data: Gaussian directions, uniform radii)."""
-    from genexp.models.gtn_pairing import pair, pairing_stats
+    from genexp.models.components.gtn_pairing import pair, pairing_stats
 
     rows = []
     print("| n | d | tie_tol | seconds | spearman(norms) | mean cosine |\n|---|---|---|---|---|---|")

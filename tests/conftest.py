@@ -1,54 +1,17 @@
-"""Shared fixtures: offline wandb, and a helper that runs the genexp CLI in a subprocess."""
+"""Shared fixtures: offline wandb, and ``genexp_cli`` (runs the CLI in a subprocess, see
+:mod:`helpers.cli`)."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.cli import CliRun, run_genexp
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
-
-
-@dataclass
-class CliRun:
-    """The result of one ``python -m genexp`` call."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-    run_dir: Path
-
-    def metrics(self) -> dict[str, Any]:
-        """The run's metrics.json."""
-        return json.loads((self.run_dir / "metrics.json").read_text())
-
-
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    """Environment for CLI runs: offline wandb, data/cache from the project, one torch thread."""
-    env = dict(os.environ)
-    env.update(WANDB_MODE="offline", WANDB_SILENT="true", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    env.setdefault("GENEXP_DATA", str(ROOT / "data"))
-    env.setdefault("GENEXP_ASSETS", str(ROOT / "assets"))
-    env["GENEXP_CACHE"] = str(tmp_path / "cache")
-    return env
-
-
-def run_genexp(tmp_path: Path, *args: str, run_dir: Path | None = None, timeout: float = 300, module: str = "genexp") -> CliRun:
-    """Run ``python -m genexp <args>`` with its run folder in ``tmp_path``."""
-    run_dir = run_dir or (tmp_path / "run")
-    extra = [] if any(a.startswith("hydra.run.dir") for a in args) or "-m" in args else [f"hydra.run.dir={run_dir}"]
-    cmd = [sys.executable, "-m", module, *args, *extra]
-    proc = subprocess.run(cmd, cwd=tmp_path, env=cli_env(tmp_path), capture_output=True, text=True, timeout=timeout)
-    return CliRun(proc.returncode, proc.stdout, proc.stderr, run_dir)
 
 
 @pytest.fixture
@@ -59,8 +22,3 @@ def genexp_cli(tmp_path: Path):
         return run_genexp(tmp_path, *args, **kwargs)
 
     return _run
-
-
-def has_mnist() -> bool:
-    """Whether `make assets` has written MNIST under data/."""
-    return (ROOT / "data" / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()

@@ -22,8 +22,13 @@ class AnomalyMetrics(MetricCallback):
 
     default_name = "anomaly"
 
-    def __init__(self, outlier_classes: Sequence[int] | None = None, split: str = "test",
-                 n: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        outlier_classes: Sequence[int] | None = None,
+        split: str = "test",
+        n: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.outlier_classes = None if outlier_classes is None else [int(c) for c in outlier_classes]
         self.split = split
@@ -43,22 +48,34 @@ class AnomalyMetrics(MetricCallback):
         if dm is None or not dm.num_classes:
             return "the dataset has no class labels"
         if not self._classes(dm):
-            return "no outlier classes: set metric.anomaly.outlier_classes=[k] (or a datamodule with outlier_classes)"
+            return (
+                "no outlier classes: set metric.anomaly.outlier_classes=[k] "
+                "(or a datamodule with outlier_classes)"
+            )
         return None
 
     def collect(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Any:
         """Scores and labels of the split, gathered."""
         x, y = labelled_split(datamodule_of(trainer), [self.split], self.n)
-        return self.gather_rows(trainer, pl_module, x, y,
-                                lambda xb, yb: {"score": pl_module.anomaly_score(xb).double().reshape(-1),
-                                                "y": yb.long()})
+        return self.gather_rows(
+            trainer,
+            pl_module,
+            x,
+            y,
+            lambda xb, yb: {"score": pl_module.anomaly_score(xb).double().reshape(-1), "y": yb.long()},
+        )
 
     def score(self, collected: Any, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         """AUROC, AUPRC and the protocol."""
         classes = self._classes(datamodule_of(trainer))
         is_out = outlier_labels(collected["y"], classes)
         out: dict[str, Any] = anomaly_scores(collected["score"], is_out)
-        out["anomaly_protocol"] = {"split": self.split, "outlier_classes": classes,
-                                   "n_inliers": int((is_out == 0).sum()), "n_outliers": int(is_out.sum()),
-                                   "positive": "outlier", "score": "model.anomaly_score (higher = more anomalous)"}
+        out["anomaly_protocol"] = {
+            "split": self.split,
+            "outlier_classes": classes,
+            "n_inliers": int((is_out == 0).sum()),
+            "n_outliers": int(is_out.sum()),
+            "positive": "outlier",
+            "score": "model.anomaly_score (higher = more anomalous)",
+        }
         return out

@@ -50,18 +50,26 @@ class ClusteringMetrics(MetricCallback):
     def collect(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Any:
         """Cluster indices and labels of the evaluated splits, gathered."""
         x, y = labelled_split(datamodule_of(trainer), self.splits, self.n)
-        return self.gather_rows(trainer, pl_module, x, y,
-                                lambda xb, yb: {"pred": pl_module.cluster(xb).long().reshape(-1), "y": yb.long()})
+        return self.gather_rows(
+            trainer,
+            pl_module,
+            x,
+            y,
+            lambda xb, yb: {"pred": pl_module.cluster(xb).long().reshape(-1), "y": yb.long()},
+        )
 
     def score(self, collected: Any, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         """The four scores and the protocol."""
         out: dict[str, Any] = clustering_scores(collected["y"], collected["pred"])
-        k = max(int(getattr(pl_module, "num_clusters", 0) or datamodule_of(trainer).num_classes),
-                int(collected["pred"].max()) + 1)
+        k = max(
+            int(getattr(pl_module, "num_clusters", 0) or datamodule_of(trainer).num_classes),
+            int(collected["pred"].max()) + 1,
+        )
         smallest = torch.bincount(collected["pred"], minlength=k).min()
         out["cluster_smallest_frac"] = float(smallest) / len(collected["pred"])
         out["clustering_protocol"] = {
-            "splits": self.splits, "n": len(collected["y"]),
+            "splits": self.splits,
+            "n": len(collected["y"]),
             "clusters_used": int(collected["pred"].unique().numel()),
             "num_classes": int(datamodule_of(trainer).num_classes),
         }

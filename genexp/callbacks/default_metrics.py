@@ -21,9 +21,18 @@ from genexp.callbacks.toy2d_metrics import Toy2DMetrics
 log = logging.getLogger(__name__)
 
 
-def select_metrics(dm: Any, model: Any, on_gpu: bool, weights_path: str | None, seed: int,
-                   cache_dir: str | None, n_samples: int, inception: Any = "auto",
-                   every_n_epochs: int = 0) -> list[MetricCallback]:
+def select_metrics(
+    dm: Any,
+    model: Any,
+    on_gpu: bool,
+    weights_path: str | None,
+    seed: int,
+    cache_dir: str | None,
+    n_samples: int,
+    inception: Any = "auto",
+    every_n_epochs: int = 0,
+    classifier_seed: int = 0,
+) -> list[MetricCallback]:
     """The metric callbacks that fit ``dm`` (kind, name, labels) and ``model`` (capabilities).
 
     - 2-D points: :class:`Toy2DMetrics`.
@@ -33,6 +42,9 @@ def select_metrics(dm: Any, model: Any, on_gpu: bool, weights_path: str | None, 
     - ``cluster`` + labels: clustering; ``anomaly_score`` + outlier classes: anomaly;
       ``encode_distribution``: latent diagnostics; ``encode`` + labels: linear probe;
       ``reconstruct``: reconstruction error; light curves with ``decode_at``: decoder diagnostics.
+
+    ``seed`` only draws generated samples; the domain classifier has its own ``classifier_seed``
+    (a protocol value) and the linear probe draws nothing.
     """
     common = {"every_n_epochs": every_n_epochs}
     kind, labelled = getattr(dm, "kind", None), bool(getattr(dm, "num_classes", None))
@@ -44,12 +56,32 @@ def select_metrics(dm: Any, model: Any, on_gpu: bool, weights_path: str | None, 
         stacked = "stacked" in str(dm.name).lower()
         if labelled and (dm.shape[0] == 1 or stacked):
             metrics = ["fd", "is", "modes"] if stacked else ["fd", "is"]
-            chosen.append(DomainClassifierMetrics(metrics=metrics, n_samples=n_samples, seed=seed, cache_dir=cache_dir,
-                                                  name="fd_classifier", **common))
-        use_inception = inception is True or (inception == "auto" and on_gpu and weights_status(weights_path)[0] is None)
+            chosen.append(
+                DomainClassifierMetrics(
+                    metrics=metrics,
+                    n_samples=n_samples,
+                    seed=seed,
+                    cache_dir=cache_dir,
+                    classifier_seed=classifier_seed,
+                    name="fd_classifier",
+                    **common,
+                )
+            )
+        use_inception = inception is True or (
+            inception == "auto" and on_gpu and weights_status(weights_path)[0] is None
+        )
         if use_inception:
-            chosen.append(InceptionMetrics(metrics=["fid", "kid"], weights_path=weights_path, n_samples=n_samples,
-                                           seed=seed, cache_dir=cache_dir, name="fid", **common))
+            chosen.append(
+                InceptionMetrics(
+                    metrics=["fid", "kid"],
+                    weights_path=weights_path,
+                    n_samples=n_samples,
+                    seed=seed,
+                    cache_dir=cache_dir,
+                    name="fid",
+                    **common,
+                )
+            )
     if labelled and has_capability(model, "cluster"):
         chosen.append(ClusteringMetrics(**common))
     if labelled and has_capability(model, "anomaly_score") and getattr(dm, "outlier_classes", None):
@@ -57,7 +89,7 @@ def select_metrics(dm: Any, model: Any, on_gpu: bool, weights_path: str | None, 
     if has_capability(model, "encode_distribution"):
         chosen.append(LatentDiagnostics(seed=seed, **common))
     if labelled and has_capability(model, "encode"):
-        chosen.append(LinearProbe(seed=seed, **common))
+        chosen.append(LinearProbe(**common))
     if has_capability(model, "reconstruct"):
         chosen.append(ReconstructionMetrics(**common))
     if kind == "sequence" and has_capability(model, "decode_at"):
@@ -69,14 +101,30 @@ class DefaultMetrics(L.Callback):
     """Chooses its metric callbacks with :func:`select_metrics` when the run is set up, then
     forwards the validation-end and test-end hooks to them. The choice is logged once.
 
-    ``inception``: ``auto`` (GPU + usable weights), ``true`` or ``false``.
+    ``inception``: ``auto`` (GPU + usable weights), ``true`` or ``false``. ``seed`` draws the
+    generated samples; ``classifier_seed`` is the domain classifier's own (protocol) seed.
     """
 
-    def __init__(self, weights_path: str | None = None, cache_dir: str | None = None, seed: int = 0,
-                 n_samples: int = 10000, inception: Any = "auto", every_n_epochs: int = 0) -> None:
+    def __init__(
+        self,
+        weights_path: str | None = None,
+        cache_dir: str | None = None,
+        seed: int = 0,
+        n_samples: int = 10000,
+        inception: Any = "auto",
+        every_n_epochs: int = 0,
+        classifier_seed: int = 0,
+    ) -> None:
         super().__init__()
-        self.kwargs = {"weights_path": weights_path, "cache_dir": cache_dir, "seed": int(seed),
-                       "n_samples": int(n_samples), "inception": inception, "every_n_epochs": int(every_n_epochs)}
+        self.kwargs = {
+            "weights_path": weights_path,
+            "cache_dir": cache_dir,
+            "seed": int(seed),
+            "n_samples": int(n_samples),
+            "inception": inception,
+            "every_n_epochs": int(every_n_epochs),
+            "classifier_seed": int(classifier_seed),
+        }
         self.children: list[MetricCallback] | None = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:

@@ -14,19 +14,31 @@ from genexp.metrics.entropy import normal_entropy, whitened_entropy
 
 class LatentEntropy(MetricCallback):
     """Encode ``n`` points of ``split``; report ``latent_entropy`` (nats), its ML bandwidth,
-    ``latent_entropy_normal_ref`` (same estimator, ``n`` seeded N(0, I) draws),
+    ``latent_entropy_normal_ref`` (same estimator, ``n`` N(0, I) draws seeded by ``reference_seed``),
     ``latent_entropy_gap`` (ref - ours), the analytic N(0, I) entropy, the mean per-dimension code
     variance and norm of the code mean, and ``latent_stationary_var`` = 1 - h² for models with a
     KDE ``bandwidth`` (GEN). Needs ``encode``; memory grows as n², keep n <= ~6000.
+
+    The N(0, I) reference is the yardstick of ``latent_entropy_gap``, so its ``reference_seed``
+    (default 0) is a protocol value, not the run's seed (the codes are the first ``n`` points, so
+    nothing here is drawn per run). ``seed`` is accepted and ignored (configs saved before issue
+    #21 pass the run's seed).
     """
 
     default_name = "latent_entropy"
 
-    def __init__(self, split: str = "train", n: int | None = 2000, seed: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        split: str = "train",
+        n: int | None = 2000,
+        reference_seed: int = 0,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.split = split
         self.n = n
-        self.seed = int(seed)
+        self.reference_seed = int(reference_seed)
 
     def skip_reason(self, trainer: L.Trainer, pl_module: L.LightningModule) -> str | None:
         """Needs ``encode`` and a datamodule."""
@@ -52,9 +64,8 @@ class LatentEntropy(MetricCallback):
         z = collected
         n, dim = z.shape
         ent, h = whitened_entropy(z)
-        ref, _ = whitened_entropy(
-            torch.randn(n, dim, generator=torch.Generator().manual_seed(self.seed), dtype=torch.float64)
-        )
+        gen = torch.Generator().manual_seed(self.reference_seed)
+        ref, _ = whitened_entropy(torch.randn(n, dim, generator=gen, dtype=torch.float64))
         out: dict[str, Any] = {
             "latent_entropy": ent,
             "latent_entropy_bandwidth": h,
@@ -70,7 +81,7 @@ class LatentEntropy(MetricCallback):
         out["latent_entropy_protocol"] = {
             "split": self.split,
             "n": n,
-            "seed": self.seed,
+            "reference_seed": self.reference_seed,
             "estimator": "ZCA-whitened LOO Gaussian KDE, ML fixed-point h (GEN §5.2)",
         }
         return out

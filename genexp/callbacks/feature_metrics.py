@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from genexp.callbacks.metric_base import MetricCallback, datamodule_of, has_capability
-from genexp.metrics import fidelity
+from genexp.metrics import fidelity, reference_cache, weight_files
 from genexp.metrics.fidelity import ExtractorSpec
 
 
@@ -30,10 +30,21 @@ class FeatureMetrics(MetricCallback):
 
     needs_reference_for: frozenset[str] = frozenset()
 
-    def __init__(self, metrics: Iterable[str], n_samples: int = 10000, reference_split: str = "train",
-                 n_reference: int | None = 10000, seed: int = 0, cache_dir: str | None = None,
-                 extract_batch_size: int = 50, kid_subsets: int = 100, kid_subset_size: int = 1000,
-                 prc_neighborhood: int = 3, isc_splits: int = 10, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        metrics: Iterable[str],
+        n_samples: int = 10000,
+        reference_split: str = "train",
+        n_reference: int | None = 10000,
+        seed: int = 0,
+        cache_dir: str | None = None,
+        extract_batch_size: int = 50,
+        kid_subsets: int = 100,
+        kid_subset_size: int = 1000,
+        prc_neighborhood: int = 3,
+        isc_splits: int = 10,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.metrics = [str(m) for m in metrics]
         self.n_samples = int(n_samples)
@@ -42,8 +53,12 @@ class FeatureMetrics(MetricCallback):
         self.seed = int(seed)
         self.cache_dir = cache_dir
         self.extract_batch_size = int(extract_batch_size)
-        self.score_kwargs = {"kid_subsets": int(kid_subsets), "kid_subset_size": int(kid_subset_size),
-                             "prc_neighborhood": int(prc_neighborhood), "isc_splits": int(isc_splits)}
+        self.score_kwargs = {
+            "kid_subsets": int(kid_subsets),
+            "kid_subset_size": int(kid_subset_size),
+            "prc_neighborhood": int(prc_neighborhood),
+            "isc_splits": int(isc_splits),
+        }
         self.active = list(self.metrics)
         self._extractor: tuple[str, Any] | None = None
 
@@ -74,21 +89,33 @@ class FeatureMetrics(MetricCallback):
 
     def _embed(self, extractor: Any, spec: ExtractorSpec, x: Tensor, value_range: Any) -> dict[str, Tensor]:
         x = fidelity.to_uint8_rgb(x, value_range) if spec.input == "uint8_rgb" else x.float()
-        parts = [fidelity.extract(extractor, x[i : i + self.extract_batch_size])
-                 for i in range(0, len(x), self.extract_batch_size)]
+        parts = [
+            fidelity.extract(extractor, x[i : i + self.extract_batch_size])
+            for i in range(0, len(x), self.extract_batch_size)
+        ]
         return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
 
-    def generated_features(self, trainer: L.Trainer, pl_module: L.LightningModule, spec: ExtractorSpec,
-                           layers: list[str]) -> dict[str, Tensor]:
+    def generated_features(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, spec: ExtractorSpec, layers: list[str]
+    ) -> dict[str, Tensor]:
         """Features of ``n_samples`` generated images (shared per evaluation through the trainer)."""
-        key = (repr(asdict(spec)), tuple(layers), self.n_samples, self.seed, self.batch_size,
-               trainer.global_step, trainer.current_epoch, trainer.state.stage)
+        key = (
+            repr(asdict(spec)),
+            tuple(layers),
+            self.n_samples,
+            self.seed,
+            self.batch_size,
+            trainer.global_step,
+            trainer.current_epoch,
+            trainer.state.stage,
+        )
         store: dict = getattr(trainer, "genexp_feature_cache", {})
         if key not in store:
             extractor = self._get_extractor(spec, layers, pl_module.device)
             vr = datamodule_of(trainer).value_range
-            feats = self.gather_samples(trainer, pl_module, self.n_samples, self.seed,
-                                        lambda x: self._embed(extractor, spec, x, vr))
+            feats = self.gather_samples(
+                trainer, pl_module, self.n_samples, self.seed, lambda x: self._embed(extractor, spec, x, vr)
+            )
             store = {k: v for k, v in store.items() if k[5:] == key[5:]}
             store[key] = feats
             trainer.genexp_feature_cache = store
@@ -97,12 +124,18 @@ class FeatureMetrics(MetricCallback):
     def reference_protocol(self, dm: Any, x: Tensor, spec: ExtractorSpec) -> dict[str, Any]:
         """What the cached real features depend on (besides dataset, split and extractor)."""
         weights = spec.weights_path
-        return {"n": len(x), "shape": list(dm.shape), "value_range": list(dm.value_range or []),
-                "data": fidelity.data_fingerprint(x), "layer": spec.feature_layer,
-                "weights_sha256": fidelity.file_sha256(weights) if weights else None}
+        return {
+            "n": len(x),
+            "shape": list(dm.shape),
+            "value_range": list(dm.value_range or []),
+            "data": reference_cache.data_fingerprint(x),
+            "layer": spec.feature_layer,
+            "weights_sha256": weight_files.file_sha256(weights) if weights else None,
+        }
 
-    def reference_features(self, trainer: L.Trainer, pl_module: L.LightningModule, spec: ExtractorSpec
-                           ) -> dict[str, Tensor] | None:
+    def reference_features(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, spec: ExtractorSpec
+    ) -> dict[str, Tensor] | None:
         """Real features of the reference split: from the cache, else computed (sharded) and cached.
 
         Returns the features on rank 0 and None elsewhere.
@@ -110,17 +143,24 @@ class FeatureMetrics(MetricCallback):
         dm = datamodule_of(trainer)
         x, _ = dm.get_data(self.reference_split, self.n_reference)
         cache_dir = self.cache_dir or Path(trainer.default_root_dir) / ".cache"
-        path = fidelity.reference_cache_path(cache_dir, dm.name, self.reference_split, spec,
-                                             self.reference_protocol(dm, x, spec))
+        path = reference_cache.reference_cache_path(
+            cache_dir, dm.name, self.reference_split, spec, self.reference_protocol(dm, x, spec)
+        )
         if trainer.strategy.reduce_boolean_decision(path.is_file(), all=True):
-            return fidelity.load_reference(path) if trainer.is_global_zero else None
+            return reference_cache.load_reference(path) if trainer.is_global_zero else None
         extractor = self._get_extractor(spec, spec.layers(True), pl_module.device)
         layer = spec.feature_layer
-        feats = self.gather_rows(trainer, pl_module, x, None,
-                                 lambda xb, _: {layer: self._embed(extractor, spec, xb, dm.value_range)[layer]})
+        feats = self.gather_rows(
+            trainer,
+            pl_module,
+            x,
+            None,
+            lambda xb, _: {layer: self._embed(extractor, spec, xb, dm.value_range)[layer]},
+        )
         if trainer.is_global_zero:
-            fidelity.save_reference(path, feats, {"dataset": dm.name, "split": self.reference_split,
-                                                  "extractor": spec.label})
+            reference_cache.save_reference(
+                path, feats, {"dataset": dm.name, "split": self.reference_split, "extractor": spec.label}
+            )
         return feats
 
     # -- MetricCallback ---------------------------------------------------------------------------
@@ -143,14 +183,18 @@ class FeatureMetrics(MetricCallback):
             "feature_extractor": spec.label or spec.name,
             "feature_layer": spec.feature_layer,
             "weights": str(weights) if weights else None,
-            "weights_sha256": fidelity.file_sha256(weights)[:16] if weights else None,
+            "weights_sha256": weight_files.file_sha256(weights)[:16] if weights else None,
             "resizer": spec.resizer,
-            "input": "uint8 RGB from the data range (grey replicated)" if spec.input == "uint8_rgb" else "float, data range",
+            "input": "uint8 RGB from the data range (grey replicated)"
+            if spec.input == "uint8_rgb"
+            else "float, data range",
             "seed": self.seed,
             "metrics": list(self.active),
         }
         if "kid" in self.active:
-            size = min(self.score_kwargs["kid_subset_size"], self.n_samples, proto["n_reference"] or self.n_samples)
+            size = min(
+                self.score_kwargs["kid_subset_size"], self.n_samples, proto["n_reference"] or self.n_samples
+            )
             proto.update(kid_subsets=self.score_kwargs["kid_subsets"], kid_subset_size=size)
         if "prd" in self.active:
             proto["prc_neighborhood"] = self.score_kwargs["prc_neighborhood"]

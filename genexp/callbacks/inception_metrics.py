@@ -8,7 +8,7 @@ from typing import Any
 import lightning as L
 
 from genexp.callbacks.feature_metrics import FeatureMetrics
-from genexp.metrics import fidelity
+from genexp.metrics import fidelity, weight_files
 from genexp.metrics.fidelity import ExtractorSpec
 
 KNOWN = ("fid", "kid", "prd", "is")
@@ -21,8 +21,8 @@ def weights_status(path: str | None) -> tuple[str | None, bool]:
 
     key = f"{path}:{os.path.getmtime(path) if path and os.path.isfile(path) else None}"
     if key not in _WEIGHTS_MEMO:
-        problem = fidelity.inception_weights_problem(path)
-        _WEIGHTS_MEMO[key] = (problem, problem is None and fidelity.weights_have_logits(path))
+        problem = weight_files.inception_weights_problem(path)
+        _WEIGHTS_MEMO[key] = (problem, problem is None and weight_files.weights_have_logits(path))
     return _WEIGHTS_MEMO[key]
 
 
@@ -40,8 +40,13 @@ class InceptionMetrics(FeatureMetrics):
     default_name = "fid"
     needs_reference_for = frozenset({"fid", "kid", "prd"})
 
-    def __init__(self, metrics: Iterable[str] = ("fid",), weights_path: str | None = None,
-                 extractor: str = "inception", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        metrics: Iterable[str] = ("fid",),
+        weights_path: str | None = None,
+        extractor: str = "inception",
+        **kwargs: Any,
+    ) -> None:
         metrics = list(metrics)
         unknown = sorted(set(metrics) - set(KNOWN))
         if unknown or not metrics:
@@ -62,20 +67,26 @@ class InceptionMetrics(FeatureMetrics):
             return problem
         self.active = list(self.metrics)
         if "is" in self.active and not has_logits:
-            self.warn_once(trainer, f"IS refused: {self.weights_path} has no logits layer (its fc is zero or absent: "
-                                    "converted FID-only weights), so the Inception Score would be meaningless; "
-                                    "FID/KID/precision-recall are unaffected")
+            self.warn_once(
+                trainer,
+                f"IS refused: {self.weights_path} has no logits layer (its fc is zero or absent: "
+                "converted FID-only weights), so the Inception Score would be meaningless; "
+                "FID/KID/precision-recall are unaffected",
+            )
             self.active.remove("is")
         return None if self.active else "no metric left to compute"
 
     def extractor_spec(self, trainer: L.Trainer, pl_module: L.LightningModule) -> ExtractorSpec:
         """torch-fidelity's Inception with the configured weights (or the tiny test extractor)."""
-        return fidelity.tiny_spec() if self.extractor == "tiny" else fidelity.inception_spec(self.weights_path)
+        return (
+            fidelity.tiny_spec() if self.extractor == "tiny" else fidelity.inception_spec(self.weights_path)
+        )
 
     def score(self, collected: Any, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         """The requested scores and the protocol."""
         spec, gen, ref = collected
-        out: dict[str, Any] = fidelity.fidelity_scores(gen, ref or gen, spec, self.active, seed=self.seed,
-                                                       **self.score_kwargs)
+        out: dict[str, Any] = fidelity.fidelity_scores(
+            gen, ref or gen, spec, self.active, seed=self.seed, **self.score_kwargs
+        )
         out[f"{self.name}_protocol"] = self.protocol(spec, ref)
         return out

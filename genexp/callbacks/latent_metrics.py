@@ -21,8 +21,9 @@ class LatentDiagnostics(MetricCallback):
 
     default_name = "latent"
 
-    def __init__(self, split: str = "train", n: int | None = 10000, n_prior: int = 10000, seed: int = 0,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, split: str = "train", n: int | None = 10000, n_prior: int = 10000, seed: int = 0, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.split = split
         self.n = n
@@ -54,8 +55,16 @@ class LatentDiagnostics(MetricCallback):
         """Encoder outputs (and reconstruction errors) on the split; z round-trip errors."""
         x, _ = datamodule_of(trainer).get_data(self.split, self.n)
         out = self.gather_rows(trainer, pl_module, x, None, lambda xb, _: self._encode(pl_module, xb))
-        if has_capability(pl_module, "decode") and getattr(pl_module, "prior", None) is not None and self.n_prior > 0:
-            out.update(self.gather_chunks(trainer, pl_module, self.n_prior, lambda s, e: self._roundtrip(pl_module, s, e)))
+        if (
+            has_capability(pl_module, "decode")
+            and getattr(pl_module, "prior", None) is not None
+            and self.n_prior > 0
+        ):
+            out.update(
+                self.gather_chunks(
+                    trainer, pl_module, self.n_prior, lambda s, e: self._roundtrip(pl_module, s, e)
+                )
+            )
         return out
 
     def score(self, collected: Any, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
@@ -65,11 +74,20 @@ class LatentDiagnostics(MetricCallback):
         if prior is not None and hasattr(prior, "gaussian_moments"):
             m, c = prior.gaussian_moments()
             pm, pc = m.detach().double().cpu().numpy(), c.detach().double().cpu().numpy()
-        out: dict[str, Any] = latent_diagnostics(collected["mu"], collected["logvar"], collected.get("sq_x"),
-                                                 collected.get("sq_z"), prior_mean=pm, prior_cov=pc)
+        out: dict[str, Any] = latent_diagnostics(
+            collected["mu"],
+            collected["logvar"],
+            collected.get("sq_x"),
+            collected.get("sq_z"),
+            prior_mean=pm,
+            prior_cov=pc,
+        )
         out["latent_protocol"] = {
-            "split": self.split, "n": len(collected["mu"]), "n_prior": len(collected.get("sq_z", [])),
-            "seed": self.seed, "prior_moments": type(prior).__name__ if pm is not None else "N(0, I)",
+            "split": self.split,
+            "n": len(collected["mu"]),
+            "n_prior": len(collected.get("sq_z", [])),
+            "seed": self.seed,
+            "prior_moments": type(prior).__name__ if pm is not None else "N(0, I)",
             "units": "nats; log_mse = ln(mean squared error per scalar)",
         }
         return out

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from genexp.callbacks.metric_base import MetricCallback, datamodule_of, has_capability
-from genexp.callbacks.results import save_figure
-from genexp.data.lightcurves import unpack
+from genexp.data.lightcurve_packing import unpack
+from genexp.run_record import run_record
 
 
 class LightCurveMetrics(MetricCallback):
@@ -65,7 +65,7 @@ class LightCurveMetrics(MetricCallback):
                 recon_ce_last=hist[-1],
                 recon_ce_drop=(hist[0] - hist[-1]) / abs(hist[0]) if hist[0] else float("nan"),
             )
-        save_figure(
+        run_record(trainer).save_figure(
             trainer,
             self.figure(collected, getattr(datamodule_of(trainer), "class_names", None)),
             "lightcurves_band",

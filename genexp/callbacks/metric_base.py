@@ -27,8 +27,8 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from genexp.callbacks.results import record_metrics
 from genexp.models.base import GenerativeModule
+from genexp.run_record import run_record
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,14 @@ class MetricCallback(L.Callback):
 
     default_name = "metric"
 
-    def __init__(self, every_n_epochs: int = 0, at_test: bool = True, batch_size: int = 500, strict: bool = False,
-                 name: str | None = None) -> None:
+    def __init__(
+        self,
+        every_n_epochs: int = 0,
+        at_test: bool = True,
+        batch_size: int = 500,
+        strict: bool = False,
+        name: str | None = None,
+    ) -> None:
         super().__init__()
         if every_n_epochs is not None and every_n_epochs < 0:
             raise ValueError(f"every_n_epochs must be >= 0, got {every_n_epochs}")
@@ -125,7 +131,7 @@ class MetricCallback(L.Callback):
             self._failed(trainer, stage, err)
             return None
         values = {f"{stage}/{k}": v for k, v in values.items()}
-        record_metrics(trainer, values)
+        run_record(trainer).record(trainer, values)
         return values
 
     def warn_once(self, trainer: L.Trainer, message: str) -> None:
@@ -139,10 +145,14 @@ class MetricCallback(L.Callback):
     def _failed(self, trainer: L.Trainer, stage: str, err: Exception) -> None:
         if trainer.is_global_zero:
             log.error("metric %r failed: %s\n%s", self.name, err, traceback.format_exc())
-            record_metrics(trainer, {f"{stage}/{self.name}_error": f"{type(err).__name__}: {err}"})
+            run_record(trainer).record(
+                trainer, {f"{stage}/{self.name}_error": f"{type(err).__name__}: {err}"}
+            )
 
     # -- helpers for collect() ------------------------------------------------------------------
-    def gather_chunks(self, trainer: L.Trainer, pl_module: L.LightningModule, n: int, fn: ChunkFn) -> dict[str, Tensor]:
+    def gather_chunks(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, n: int, fn: ChunkFn
+    ) -> dict[str, Tensor]:
         """Evaluate ``fn(start, stop)`` over rows ``[0, n)`` in chunks shared among ranks; return the
         concatenation, in row order, on every rank (CPU tensors).
 
@@ -187,8 +197,14 @@ class MetricCallback(L.Callback):
         (``chunk_seed(seed, start // batch_size)``) and restored afterwards."""
         return _SeededChunk(pl_module.device, chunk_seed(seed, start // self.batch_size))
 
-    def gather_samples(self, trainer: L.Trainer, pl_module: L.LightningModule, n: int, seed: int,
-                       transform: Callable[[Tensor], dict[str, Tensor]] | None = None) -> dict[str, Tensor]:
+    def gather_samples(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        n: int,
+        seed: int,
+        transform: Callable[[Tensor], dict[str, Tensor]] | None = None,
+    ) -> dict[str, Tensor]:
         """``n`` samples from ``pl_module.sample``, chunk k drawn under seed ``chunk_seed(seed, k)``
         (the caller's RNG state is restored). ``transform`` maps a sample batch to the tensors
         to keep (default ``{"x": samples}``)."""
@@ -200,8 +216,14 @@ class MetricCallback(L.Callback):
 
         return self.gather_chunks(trainer, pl_module, n, fn)
 
-    def gather_rows(self, trainer: L.Trainer, pl_module: L.LightningModule, x: Tensor, y: Tensor | None,
-                    fn: Callable[[Tensor, Tensor | None], dict[str, Tensor]]) -> dict[str, Tensor]:
+    def gather_rows(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        x: Tensor,
+        y: Tensor | None,
+        fn: Callable[[Tensor, Tensor | None], dict[str, Tensor]],
+    ) -> dict[str, Tensor]:
         """Apply ``fn(x_batch_on_device, y_batch)`` to a data tensor in shared chunks; gather the results."""
         device = pl_module.device
 

@@ -33,12 +33,23 @@ class ReconstructionMetrics(MetricCallback):
     def collect(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Any:
         """Per-sample squared errors, gathered."""
         x, _ = datamodule_of(trainer).get_data(self.split, self.n)
-        return self.gather_rows(trainer, pl_module, x, None,
-                                lambda xb, _: {"sq": per_sample_squared_error(xb, pl_module.reconstruct(xb))})["sq"]
+        return self.gather_rows(
+            trainer,
+            pl_module,
+            x,
+            None,
+            lambda xb, _: {"sq": per_sample_squared_error(xb, pl_module.reconstruct(xb))},
+        )["sq"]
 
     def score(self, collected: Any, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         """MSE, log-MSE and the protocol."""
         mse = collected.mean().item()
-        return {"reconstruction_mse": mse, "reconstruction_log_mse": math.log(mse) if mse > 0 else None,
-                "reconstruction_protocol": {"split": self.split, "n": len(collected),
-                                            "reduction": "mean over points and coordinates"}}
+        return {
+            "reconstruction_mse": mse,
+            "reconstruction_log_mse": math.log(mse) if mse > 0 else None,
+            "reconstruction_protocol": {
+                "split": self.split,
+                "n": len(collected),
+                "reduction": "mean over points and coordinates",
+            },
+        }

@@ -8,7 +8,7 @@ import lightning as L
 import torch
 
 from genexp.callbacks.figures import image_grid_figure, points_figure, reconstruction_pairs
-from genexp.callbacks.results import save_figure
+from genexp.run_record import run_record
 
 
 class SampleFigures(L.Callback):
@@ -50,7 +50,7 @@ class SampleFigures(L.Callback):
         else:
             data = dm.get_data("test", self.n_points)[0] if dm is not None else None
             fig = points_figure(samples, data, f"samples at step {trainer.global_step}")
-        save_figure(trainer, fig, f"samples_{tag}")
+        run_record(trainer).save_figure(trainer, fig, f"samples_{tag}")
         if images and hasattr(pl_module, "reconstruct") and dm is not None:
             x = dm.get_data("test", 32)[0].to(pl_module.device)
             was_training = pl_module.training
@@ -60,4 +60,4 @@ class SampleFigures(L.Callback):
             pl_module.train(was_training)
             pairs = reconstruction_pairs(x.cpu(), x_hat.cpu())
             fig = image_grid_figure(pairs, pl_module.value_range, "test images (odd rows: reconstructions)")
-            save_figure(trainer, fig, f"reconstructions_{tag}")
+            run_record(trainer).save_figure(trainer, fig, f"reconstructions_{tag}")

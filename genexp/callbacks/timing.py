@@ -7,7 +7,7 @@ from typing import Any
 
 import lightning as L
 
-from genexp.callbacks.results import results
+from genexp.run_record import run_record
 
 
 class FitTimer(L.Callback):
@@ -22,7 +22,9 @@ class FitTimer(L.Callback):
         self._loop_end = self._fit_start
         self._start_step = trainer.global_step
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         """Start the loop clock at the first batch."""
         if self._loop_start is None:
             self._loop_start = time.perf_counter()
@@ -37,7 +39,7 @@ class FitTimer(L.Callback):
         loop = self._loop_end - (self._loop_start if self._loop_start is not None else self._loop_end)
         steps = trainer.global_step - self._start_step
         if trainer.global_rank == 0:
-            results(trainer).update(
+            run_record(trainer).results.update(
                 {
                     "fit_time_s": round(now - self._fit_start, 3),
                     "train_loop_s": round(loop, 3),

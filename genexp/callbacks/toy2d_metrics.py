@@ -24,8 +24,16 @@ class Toy2DMetrics(MetricCallback):
 
     default_name = "toy2d"
 
-    def __init__(self, n_samples: int = 50000, seed: int = 0, hq_sigmas: float = 3.0, quantile: float = 0.01,
-                 reference_split: str = "test", batch_size: int = 10000, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        n_samples: int = 50000,
+        seed: int = 0,
+        hq_sigmas: float = 3.0,
+        quantile: float = 0.01,
+        reference_split: str = "test",
+        batch_size: int = 10000,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(batch_size=batch_size, **kwargs)
         self.n_samples = int(n_samples)
         self.seed = int(seed)
@@ -46,7 +54,9 @@ class Toy2DMetrics(MetricCallback):
 
     def collect(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Any:
         """``n_samples`` generated points, gathered."""
-        return self.gather_samples(trainer, pl_module, self.n_samples, self.seed, lambda x: {"x": x.float()})["x"]
+        return self.gather_samples(trainer, pl_module, self.n_samples, self.seed, lambda x: {"x": x.float()})[
+            "x"
+        ]
 
     def score(self, collected: Any, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         """Every metric the distribution supports, plus the protocol."""
@@ -54,13 +64,26 @@ class Toy2DMetrics(MetricCallback):
         dist = dm.distribution
         means, sigma = getattr(dist, "means", None), getattr(dist, "sigma", None)
         log_density = getattr(dist, "log_prob", None)
-        reference = dm.get_data(self.reference_split)[0].float() if (log_density or means is not None) else None
-        out = toy2d_metrics(collected, means=means, sigma=sigma, on_support=getattr(dist, "on_support", None),
-                            log_density=log_density, reference=reference, quantile=self.quantile,
-                            hq_sigmas=self.hq_sigmas)
+        reference = (
+            dm.get_data(self.reference_split)[0].float() if (log_density or means is not None) else None
+        )
+        out = toy2d_metrics(
+            collected,
+            means=means,
+            sigma=sigma,
+            on_support=getattr(dist, "on_support", None),
+            log_density=log_density,
+            reference=reference,
+            quantile=self.quantile,
+            hq_sigmas=self.hq_sigmas,
+        )
         out["toy2d_protocol"] = {
-            "n_samples": len(collected), "seed": self.seed, "dataset": dm.name, "sigma": sigma,
-            "hq_sigmas": self.hq_sigmas, "reverse_kl": "sum_m p_m ln(M p_m), nearest mean (L2), all samples",
+            "n_samples": len(collected),
+            "seed": self.seed,
+            "dataset": dm.name,
+            "sigma": sigma,
+            "hq_sigmas": self.hq_sigmas,
+            "reverse_kl": "sum_m p_m ln(M p_m), nearest mean (L2), all samples",
             "low_density_quantile": self.quantile,
             "reference_split": self.reference_split if reference is not None else None,
         }

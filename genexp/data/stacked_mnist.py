@@ -72,6 +72,16 @@ class StackedMNISTDataModule(InMemoryDataModule):
             splits[split] = (idx, self.label_of(idx))
         return splits
 
+    def classifier_splits(self) -> dict[str, tuple[Tensor, Tensor]]:
+        """The single digits one channel shows, ``(N, 1, 32, 32)`` in ``value_range``, with their
+        digit labels: ``train`` = the 60k MNIST train digits, ``test`` = the 10k test digits.
+
+        The per-channel domain classifier (``stacked_mnist_modes``, ``fd_classifier``) learns from
+        these, so it is the same whatever triples ``seed`` draws.
+        """
+        off = self.mnist.official_splits()
+        return {s: (uint8_to_range(off[s][0], self.value_range), off[s][1]) for s in ("train", "test")}
+
     def label_of(self, idx: Tensor) -> Tensor:
         """Mode label 100·d_R + 10·d_G + d_B of index triples ``idx`` (N, 3)."""
         d = self.digit_labels[idx]

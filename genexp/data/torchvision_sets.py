@@ -73,7 +73,8 @@ class TorchvisionDataModule(ImageDataModule):
             if "corrupted" in first and self.verify_integrity:
                 raise DataError(
                     f"{self.title} files in {self.root / self.folder} fail torchvision's md5 check (not the "
-                    "official files?); replace them, or set dataset.verify_integrity=false to load them as they are"
+                    "official files?); replace them, or set dataset.verify_integrity=false "
+                    "to load them as they are"
                 ) from None
             raise DataError(f"{self.title} could not be read from {self.root}: {first}") from None
 
@@ -94,7 +95,8 @@ class MNISTDataModule(TorchvisionDataModule):
     def how_to_get(self) -> str:
         """Offline: ``make assets``; online: ``dataset.download=true``; or place the IDX files."""
         return (
-            f"run `make assets` (python scripts/prepare_assets.py --only mnist), or set dataset.download=true "
+            "run `make assets` (python scripts/prepare_assets.py --only mnist), or "
+            "set dataset.download=true "
             f"when online, or put the four uncompressed IDX files in {self.root / self.folder}"
         )
 
@@ -244,7 +246,8 @@ class CelebADataModule(TorchvisionDataModule):
     def how_to_get(self) -> str:
         """Where the official files come from."""
         return (
-            f"put img_align_celeba/ (unzipped) and the list_*.txt / identity_CelebA.txt files of the official "
+            "put img_align_celeba/ (unzipped) and the list_*.txt / "
+            "identity_CelebA.txt files of the official "
             f"release in {self.root / self.folder}, or set dataset.download=true when online (needs gdown)"
         )
 

@@ -18,7 +18,9 @@ def check_likelihood(name: str, value_range: Optional[Sequence[float]]) -> str:
     if name not in LIKELIHOODS:
         raise ConfigError(f"unknown likelihood {name!r}; choose one of {list(LIKELIHOODS)}")
     if name == "bernoulli" and value_range is None:
-        raise ConfigError("likelihood=bernoulli needs bounded data (a dataset with value_range); use gaussian")
+        raise ConfigError(
+            "likelihood=bernoulli needs bounded data (a dataset with value_range); use gaussian"
+        )
     return name
 
 

@@ -16,7 +16,9 @@ def outlier_labels(classes, outlier_classes: Iterable[int]) -> np.ndarray:
 
 def anomaly_scores(scores, is_outlier) -> dict[str, float]:
     """``auroc`` (roc_auc_score) and ``auprc`` (average_precision_score); higher score = more anomalous."""
-    s = np.asarray(scores.detach().cpu() if hasattr(scores, "detach") else scores, dtype=np.float64).reshape(-1)
+    s = np.asarray(scores.detach().cpu() if hasattr(scores, "detach") else scores, dtype=np.float64).reshape(
+        -1
+    )
     y = np.asarray(is_outlier).reshape(-1).astype(np.int64)
     if len(s) != len(y):
         raise ValueError(f"{len(s)} scores for {len(y)} labels")

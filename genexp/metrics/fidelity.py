@@ -8,12 +8,8 @@ feature-level functions (KID, precision/recall, IS) and :mod:`genexp.metrics.fre
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -83,8 +79,13 @@ class TinyFeatureExtractor(FeaturesLogitsExtractor):
     unless ``feature_extractor_weights_path`` names a state dict.
     """
 
-    def __init__(self, name: str, features_list: Sequence[str], feature_extractor_weights_path: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        features_list: Sequence[str],
+        feature_extractor_weights_path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name, list(features_list))
         gen = torch.Generator().manual_seed(0)
         self.hidden = torch.nn.Linear(48, 16)
@@ -156,11 +157,18 @@ def inception_spec(weights_path: str | None) -> ExtractorSpec:
 
 def tiny_spec() -> ExtractorSpec:
     """The test extractor (:class:`TinyFeatureExtractor`)."""
-    return ExtractorSpec(name=TINY, feature_layer="features", logits_layer="logits", resizer="avg-pool 4x4",
-                         label="genexp-tiny (test extractor)")
+    return ExtractorSpec(
+        name=TINY,
+        feature_layer="features",
+        logits_layer="logits",
+        resizer="avg-pool 4x4",
+        label="genexp-tiny (test extractor)",
+    )
 
 
-def make_extractor(spec: ExtractorSpec, layers: Sequence[str], device: torch.device | str = "cpu") -> FeatureExtractorBase:
+def make_extractor(
+    spec: ExtractorSpec, layers: Sequence[str], device: torch.device | str = "cpu"
+) -> FeatureExtractorBase:
     """Instantiate a registered extractor through torch-fidelity, on ``device``."""
     extractor = create_feature_extractor(
         spec.name, list(layers), cuda=False, feature_extractor_weights_path=spec.weights_path, verbose=False
@@ -184,65 +192,8 @@ def extract(extractor: FeatureExtractorBase, x: Tensor) -> dict[str, Tensor]:
 
 
 # -- weights ----------------------------------------------------------------------------------
-_SHA_MEMO: dict[tuple[str, int, float], str] = {}
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 of a file, memoised per (path, size, mtime)."""
-    st = os.stat(path)
-    key = (str(path), st.st_size, st.st_mtime)
-    if key not in _SHA_MEMO:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        _SHA_MEMO[key] = h.hexdigest()
-    return _SHA_MEMO[key]
-
-
-def _load_state_dict(path: str | os.PathLike) -> dict:
-    sd = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(sd, dict):
-        raise TypeError("not a state dict")
-    return sd
-
-
-def inception_weights_problem(path: str | os.PathLike | None) -> str | None:
-    """Why the Inception weights at ``path`` cannot be used for FID/KID/PR, or None if they can."""
-    if not path:
-        return "no Inception weights file configured (metric.<name>.weights_path)"
-    p = Path(path)
-    if not p.is_file():
-        return f"Inception weights not found at {p}; run `make assets` (scripts/prepare_assets.py) to create them"
-    try:
-        sd = _load_state_dict(p)
-    except Exception as err:  # noqa: BLE001 - any unreadable or corrupt file
-        return f"cannot read Inception weights {p} ({type(err).__name__}: {err}); recreate them with `make assets`"
-    if "Mixed_7c.branch_pool.conv.weight" not in sd:
-        return f"{p} is not a torch-fidelity InceptionV3 state dict (no Mixed_7c layers)"
-    return None
-
-
-def weights_have_logits(path: str | os.PathLike) -> bool:
-    """True when the state dict has a non-zero ``fc`` layer (needed for IS).
-
-    A JSON sidecar ``<path>.json`` (or ``<stem>.json``) saying ``fc_zeroed: true`` or
-    ``has_logits: false`` also marks the file as logits-less.
-    """
-    for side in (Path(str(path) + ".json"), Path(path).with_suffix(".json")):
-        if side.is_file():
-            try:
-                meta = json.loads(side.read_text())
-            except ValueError:
-                meta = {}
-            if meta.get("fc_zeroed") is True or meta.get("has_logits") is False:
-                return False
-    sd = _load_state_dict(path)
-    weight = sd.get("fc.weight")
-    return weight is not None and bool(torch.as_tensor(weight).abs().sum() > 0)
-
-
-# -- scores -----------------------------------------------------------------------------------
 def fidelity_scores(
     generated: dict[str, Tensor],
     reference: dict[str, Tensor],
@@ -264,50 +215,30 @@ def fidelity_scores(
         out["fid"] = frechet_distance(*gaussian_fit(gen), *gaussian_fit(ref))
     if "kid" in metrics:
         size = min(kid_subset_size, len(gen), len(ref))
-        kid = kid_features_to_metric(gen, ref, kid_subsets=kid_subsets, kid_subset_size=size, rng_seed=seed,
-                                     verbose=False)
-        out["kid"], out["kid_std"] = kid["kernel_inception_distance_mean"], kid["kernel_inception_distance_std"]
+        kid = kid_features_to_metric(
+            gen, ref, kid_subsets=kid_subsets, kid_subset_size=size, rng_seed=seed, verbose=False
+        )
+        out["kid"], out["kid_std"] = (
+            kid["kernel_inception_distance_mean"],
+            kid["kernel_inception_distance_std"],
+        )
     if "prd" in metrics:
-        prc = prc_features_to_metric(gen.float(), ref.float(), prc_neighborhood=prc_neighborhood,
-                                     save_cpu_ram=len(gen) + len(ref) > 20000, verbose=False)
+        prc = prc_features_to_metric(
+            gen.float(),
+            ref.float(),
+            prc_neighborhood=prc_neighborhood,
+            save_cpu_ram=len(gen) + len(ref) > 20000,
+            verbose=False,
+        )
         out["precision"], out["recall"], out["f_score"] = prc["precision"], prc["recall"], prc["f_score"]
     if "is" in metrics:
         if not spec.logits_layer or spec.logits_layer not in generated:
             raise ValueError(f"IS needs the logits layer of {spec.name}")
-        isc = isc_features_to_metric(generated[spec.logits_layer], splits=isc_splits, shuffle=True, rng_seed=seed)
+        isc = isc_features_to_metric(
+            generated[spec.logits_layer], splits=isc_splits, shuffle=True, rng_seed=seed
+        )
         out["is"], out["is_std"] = isc["inception_score_mean"], isc["inception_score_std"]
     return out
 
 
 # -- cache of real-data features ------------------------------------------------------------
-def protocol_hash(protocol: dict[str, Any]) -> str:
-    """A short stable hash of a JSON-serialisable protocol dict."""
-    return hashlib.sha256(json.dumps(protocol, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
-def data_fingerprint(x: Tensor) -> str:
-    """A cheap fingerprint of a data tensor (shape and a few sums) to detect changed data."""
-    flat = x.reshape(len(x), -1).double()
-    parts = [tuple(x.shape), round(flat.sum().item(), 4), round(flat[::7].abs().sum().item(), 4)]
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
-
-
-def reference_cache_path(cache_dir: str | os.PathLike, dataset: str, split: str, spec: ExtractorSpec,
-                         protocol: dict[str, Any]) -> Path:
-    """``<cache_dir>/fidelity/<dataset>-<split>-<extractor>-<protocol hash>.pt``."""
-    key = protocol_hash({"spec": asdict(spec), **protocol})
-    return Path(cache_dir) / "fidelity" / f"{dataset}-{split}-{spec.name}-{key}.pt"
-
-
-def save_reference(path: Path, features: dict[str, Tensor], meta: dict[str, Any]) -> None:
-    """Write real features (and their Gaussian statistics) atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stats = {k: gaussian_fit(v) for k, v in features.items()}
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save({"features": {k: v.cpu() for k, v in features.items()}, "stats": stats, "meta": meta}, tmp)
-    os.replace(tmp, path)
-
-
-def load_reference(path: Path) -> dict[str, Tensor]:
-    """The cached real features ``{layer: (n, d)}``."""
-    return torch.load(path, map_location="cpu", weights_only=False)["features"]

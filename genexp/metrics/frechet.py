@@ -8,7 +8,11 @@ from torch import Tensor
 
 def gaussian_fit(features: Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and unbiased covariance (float64) of the rows of an ``(n, d)`` feature matrix."""
-    x = features.detach().cpu().double().numpy() if isinstance(features, Tensor) else np.asarray(features, float)
+    x = (
+        features.detach().cpu().double().numpy()
+        if isinstance(features, Tensor)
+        else np.asarray(features, float)
+    )
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"need an (n >= 2, d) feature matrix, got shape {x.shape}")
     return x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
@@ -33,7 +37,9 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, float)), np.atleast_1d(np.asarray(mu2, float))
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, float)), np.atleast_2d(np.asarray(sigma2, float))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (len(mu1), len(mu1)):
-        raise ValueError(f"shape mismatch: mu {mu1.shape} vs {mu2.shape}, sigma {sigma1.shape} vs {sigma2.shape}")
+        raise ValueError(
+            f"shape mismatch: mu {mu1.shape} vs {mu2.shape}, sigma {sigma1.shape} vs {sigma2.shape}"
+        )
     diff = mu1 - mu2
     value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt_product(sigma1, sigma2)
     return float(value)

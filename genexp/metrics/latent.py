@@ -33,7 +33,8 @@ def conditional_entropy(logvar: Tensor) -> float:
 
 
 def kl_gaussians(m1: np.ndarray, s1: np.ndarray, m2: np.ndarray, s2: np.ndarray) -> float:
-    """KL(N(m1, S1) || N(m2, S2)) = 1/2 [tr(S2^-1 S1) + (m2-m1)' S2^-1 (m2-m1) - J + ln det S2 - ln det S1]."""
+    """KL(N(m1, S1) || N(m2, S2)) = 1/2 [tr(S2^-1 S1) + (m2-m1)' S2^-1 "
+    "(m2-m1) - J + ln det S2 - ln det S1]."""
     s2_inv = np.linalg.inv(s2)
     d = np.asarray(m2) - np.asarray(m1)
     _, logdet1 = np.linalg.slogdet(s1)
@@ -112,5 +113,7 @@ def linear_probe_accuracy(
     clf.fit(np_(z_train).astype(np.float64), np_(y_train).astype(np.int64))
     return {
         "linear_probe_acc": float(clf.score(np_(z_test).astype(np.float64), np_(y_test).astype(np.int64))),
-        "linear_probe_train_acc": float(clf.score(np_(z_train).astype(np.float64), np_(y_train).astype(np.int64))),
+        "linear_probe_train_acc": float(
+            clf.score(np_(z_train).astype(np.float64), np_(y_train).astype(np.int64))
+        ),
     }

@@ -9,8 +9,8 @@ from torch import Tensor, nn
 
 from genexp.errors import ConfigError
 from genexp.losses.gan import check_gan_loss, discriminator_loss, generator_loss, r1_penalty
-from genexp.models.autoencoder import build_prior
 from genexp.models.base import GenerativeModule
+from genexp.priors import build_prior
 
 
 class AdversarialModule(GenerativeModule):
@@ -52,7 +52,9 @@ class AdversarialModule(GenerativeModule):
         self.d_steps = int(d_steps)
         self.r1_gamma = float(r1_gamma)
         self.latent_dim = int(latent_dim)
-        self.generator = generator(in_dim=self.latent_dim, out_shape=self.data_shape, value_range=self.value_range)
+        self.generator = generator(
+            in_dim=self.latent_dim, out_shape=self.data_shape, value_range=self.value_range
+        )
         self.discriminator = discriminator(in_shape=self.data_shape, out_dim=1)
         self.prior = build_prior(prior, self.latent_dim)
         self.g_optimizer_factory = g_optimizer
@@ -74,7 +76,9 @@ class AdversarialModule(GenerativeModule):
         """G applied to ``n`` prior draws."""
         return self.generate(n)
 
-    def critic_loss(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+    def critic_loss(
+        self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor
+    ) -> dict[str, Tensor]:
         """A critic's loss on a real and a fake batch, plus R1 at the real batch if ``r1_gamma > 0``."""
         real_in = real.requires_grad_(True) if self.r1_gamma > 0 else real
         real_logits = critic(real_in)
@@ -141,5 +145,10 @@ class AdversarialModule(GenerativeModule):
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         """[G optimizer (with a learnable prior's parameters), D optimizer]."""
-        g_params = [p for p in list(self.generator.parameters()) + list(self.prior.parameters()) if p.requires_grad]
-        return [self.g_optimizer_factory(params=g_params), self.d_optimizer_factory(params=self.discriminator.parameters())]
+        g_params = [
+            p for p in list(self.generator.parameters()) + list(self.prior.parameters()) if p.requires_grad
+        ]
+        return [
+            self.g_optimizer_factory(params=g_params),
+            self.d_optimizer_factory(params=self.discriminator.parameters()),
+        ]

@@ -13,7 +13,7 @@ from genexp.errors import ConfigError
 from genexp.losses.clustering import encoder_nll_per_dim
 from genexp.losses.gan import discriminator_loss
 from genexp.models.adversarial import AdversarialModule
-from genexp.models.ema import ema_update, standing_batchnorm_stats
+from genexp.models.components.ema import ema_update, standing_batchnorm_stats
 
 STANDING_STATS_SEED = 12345
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from genexp.errors import ConfigError
 from genexp.models.aim import AIM
-from genexp.priors.normal import NormalPrior
 
 
 class AIMMPCC(AIM):
@@ -17,7 +16,7 @@ class AIMMPCC(AIM):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if not isinstance(self.prior, NormalPrior):
+        if not getattr(self.prior, "is_standard_normal", False):
             raise ConfigError(
                 f"aim_mpcc uses the fixed N(0, I) prior (prior=normal), got {type(self.prior).__name__}"
             )

@@ -12,16 +12,7 @@ from genexp.errors import ConfigError
 from genexp.losses.gaussian import reparameterize
 from genexp.losses.likelihoods import bernoulli_nll, check_likelihood, gaussian_nll, squared_error
 from genexp.models.base import GenerativeModule
-from genexp.priors.normal import NormalPrior
-
-
-def build_prior(prior: Any, latent_dim: int) -> nn.Module:
-    """A prior module from a factory (Hydra partial), an instance, or None (N(0, I))."""
-    if prior is None:
-        return NormalPrior(latent_dim)
-    if isinstance(prior, nn.Module):
-        return prior
-    return prior(dim=latent_dim)
+from genexp.priors import build_prior
 
 
 class AutoencoderModule(GenerativeModule):

@@ -10,11 +10,10 @@ from typing import Any, Optional
 import torch
 from torch import Tensor
 
-from genexp.callbacks.results import record_metrics
 from genexp.errors import ConfigError
 from genexp.losses.kde import jsd_encoder_term, kde_log_density_from_sqdist, optimal_bandwidth
 from genexp.models.deterministic_ae import DeterministicAutoencoder
-from genexp.priors.normal import NormalPrior
+from genexp.run_record import run_record
 
 SAMPLE_FROM = ("shrunk", "target")
 REDUCTIONS = ("mean", "sum")
@@ -90,7 +89,7 @@ class GEN(DeterministicAutoencoder):
             return prior.log_prob(z.to(self.bandwidth.device, torch.float32)).detach().double().cpu()
 
         h, _ = optimal_bandwidth(sample, log_prob, self.kde_size, self.bandwidth_eval, self.bandwidth_trials)
-        if h >= 0.999 and isinstance(prior, NormalPrior):
+        if h >= 0.999 and getattr(prior, "is_standard_normal", False):
             raise ConfigError(
                 f"GEN bandwidth h={h:.3f} >= 1 for latent_dim={self.latent_dim}, kde_size={self.kde_size}: "
                 "the codes would collapse; raise model.kde_size or lower model.latent_dim"
@@ -105,7 +104,9 @@ class GEN(DeterministicAutoencoder):
                 torch.manual_seed(12345)
                 self.compute_bandwidth()
         stationary = 1.0 - self.h**2
-        record_metrics(self.trainer, {"gen/bandwidth": self.h, "gen/stationary_var": stationary})
+        run_record(self.trainer).record(
+            self.trainer, {"gen/bandwidth": self.h, "gen/stationary_var": stationary}
+        )
         x, _ = self.trainer.datamodule.get_data("train")
         if len(x) <= self.kde_size:
             raise ConfigError(
@@ -160,12 +161,8 @@ class GEN(DeterministicAutoencoder):
         """``n`` codes from the stationary distribution (``shrunk``) or the target."""
         if self.sample_from == "target" or math.isnan(self.h):
             return self.prior.sample(n)
-        if isinstance(self.prior, NormalPrior):
-            return self.prior.sample(n) * math.sqrt(max(1.0 - self.h**2, 0.0))
-        if hasattr(self.prior, "sample_with_components"):
-            _, k = self.prior.sample_with_components(n)
-            std = (self.prior.clamped_logvars.exp() - self.h**2).clamp_min(1e-6).sqrt()
-            return self.prior.means[k] + std[k] * torch.randn(n, self.latent_dim, device=std.device)
+        if hasattr(self.prior, "sample_shrunk"):
+            return self.prior.sample_shrunk(n, self.h**2)
         raise ConfigError(
             "model.sample_from=shrunk supports the normal and gmm targets; use sample_from=target"
         )

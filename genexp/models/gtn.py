@@ -1,35 +1,38 @@
 """Generative Topological Networks (Levy-Jurgenson & Yakhini 2024): pair every training point once
-with an N(0, I) draw (:mod:`genexp.models.gtn_pairing`), then fit ĥ(y) ≈ x by plain MSE regression;
+with an N(0, I) draw (:mod:`genexp.models.components.gtn_pairing`), then fit ĥ(y) ≈ x by plain MSE regression;
 generate with ĥ(y), y ~ N(0, I) (spec gtn.md)."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genexp.callbacks.results import record_metrics, run_dir
 from genexp.errors import ConfigError
 from genexp.models.base import GenerativeModule
-from genexp.models.gtn_pairing import pair, pairing_stats
+from genexp.models.components.gtn_pairing import pair, pairing_stats
+from genexp.models.components.staging import Stage, StagedModel
 
 SPLITS = ("train", "val", "test")
 
 
-class GTN(GenerativeModule):
-    """ĥ: N(0, I_d) -> data (d = the data's size), trained on cached (y, x_y) pairs.
+class GTN(StagedModel, GenerativeModule):
+    """ĥ: N(0, I_d) -> data (d = the data's size), trained on (y, x_y) pairs.
 
-    Pairs for each split are drawn with their own Gaussian sample (seeded by ``pair_seed`` and the
-    split) and cached as ``gtn_pairs_<split>.pt`` in the run folder (or ``pairs_dir``), where a later
-    run or a resume finds them. The datamodule's batches only set the batch size and the epoch
-    length; the rows come from the module's own shuffled pairs. ``standardize`` z-scores the
-    targets with the training mean/std before pairing and regression (the paper's toys; the spec's
-    ``center`` for latents) and undoes it when sampling.
+    Stage ``pairs`` (:mod:`genexp.models.components.staging`) pairs every split with its own
+    Gaussian sample (seeded by ``pair_seed`` and the split) and keeps them in
+    ``<run>/stages/pairs.pt``, where a resumed run or an evaluation finds them;
+    ``model.stages.pairs=<such a file>`` reuses another run's pairs (same pairing settings).
+    The datamodule's batches only set the batch size and the epoch length; the rows come from
+    the module's own shuffled pairs. ``standardize`` z-scores the targets with the training
+    mean/std before pairing and regression (the paper's toys; the spec's ``center`` for latents)
+    and undoes it when sampling.
     """
+
+    STAGES: tuple[str, ...] = ("pairs",)
 
     def __init__(
         self,
@@ -40,7 +43,7 @@ class GTN(GenerativeModule):
         pair_block: int = 256,
         pair_seed: int = 8745,
         standardize: bool = False,
-        pairs_dir: Optional[str] = None,
+        stages: Optional[dict[str, Optional[str]]] = None,
         value_range: Optional[Sequence[float]] = None,
         dim: Optional[int] = None,
     ) -> None:
@@ -54,18 +57,14 @@ class GTN(GenerativeModule):
         self.pair_block = int(pair_block)
         self.pair_seed = int(pair_seed)
         self.standardize = bool(standardize)
-        self.pairs_dir = pairs_dir
+        self.init_stages(self.STAGES, stages)
         self.register_buffer("x_mean", torch.zeros(self.dim))
         self.register_buffer("x_std", torch.ones(self.dim))
         self.pairs: dict[str, tuple[Tensor, Tensor]] = {}
         self._order: dict[str, Tensor] = {}
         self._offset: dict[str, int] = {}
 
-    # -- pairing ----------------------------------------------------------------------------------
-    def _cache_path(self, split: str) -> Path:
-        base = Path(self.pairs_dir) if self.pairs_dir else run_dir(self.trainer)
-        return base / f"gtn_pairs_{split}.pt"
-
+    # -- stage ``pairs`` --------------------------------------------------------------------------
     def make_pairs(self, x: Tensor, split: str) -> tuple[Tensor, Tensor, dict[str, float]]:
         """(y, x_y, stats) for one split: a seeded N(0, I) draw per row, paired by Algorithm 1."""
         x = x.reshape(len(x), -1).float()
@@ -83,36 +82,59 @@ class GTN(GenerativeModule):
         return self.trainer.datamodule.get_data(split)[0]
 
     def pair_meta(self) -> dict[str, Any]:
-        """What a cached pairing must match to be reused."""
+        """What saved pairs must match to be reused."""
         return {"tie_tol": self.tie_tol, "pair_seed": self.pair_seed, "standardize": self.standardize}
 
-    def load_or_pair(self, split: str) -> None:
-        """Pairs of ``split`` from the cache, or computed, logged and cached."""
-        path = self._cache_path(split)
-        meta = self.pair_meta()
-        if path.exists():
-            blob = torch.load(path)
-            if blob.get("meta") == meta:
-                self.pairs[split] = (blob["y"], blob["x"])
-                return
-        y, xy, stats = self.make_pairs(self.split_targets(split), split)
-        self.pairs[split] = (y, xy)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"y": y, "x": xy, "meta": meta, "stats": stats}, path)
-        record_metrics(self.trainer, {f"gtn/{split}_{k}": v for k, v in stats.items()})
-
-    def on_fit_start(self) -> None:
-        """Fix the target standardisation (train moments), then pair (or load) train and val."""
+    def pair_splits(self) -> dict[str, Any]:
+        """Stage ``pairs``: the target standardisation (train moments), then every split's pairs."""
         if self.standardize:
             x = self.split_targets("train").reshape(-1, self.dim).float()
             self.x_mean.copy_(x.mean(0))
             self.x_std.copy_(x.std(0).clamp_min(1e-8))
-        for split in ("train", "val"):
-            self.load_or_pair(split)
+        info: dict[str, Any] = {}
+        for split in SPLITS:
+            targets = self.split_targets(split)
+            if len(targets) == 0:
+                continue
+            y, xy, stats = self.make_pairs(targets, split)
+            self.pairs[split] = (y, xy)
+            info.update({f"{split}_{k}": v for k, v in stats.items()})
+        return info
+
+    def pair_tensors(self) -> dict[str, Any]:
+        """The stage's artefact: every split's pairs and the standardisation."""
+        return {"pairs": dict(self.pairs), "x_mean": self.x_mean.cpu(), "x_std": self.x_std.cpu()}
+
+    def restore_pairs(self, tensors: dict[str, Any]) -> None:
+        """Put saved pairs (and their standardisation) back."""
+        self.pairs = dict(tensors["pairs"])
+        self.x_mean.copy_(tensors["x_mean"])
+        self.x_std.copy_(tensors["x_std"])
+
+    def model_stages(self) -> list[Stage]:
+        """The stages before the regression (latent GTN adds its autoencoder first)."""
+        return [
+            Stage(
+                "pairs",
+                self.pair_splits,
+                tensors=self.pair_tensors,
+                restore=self.restore_pairs,
+                meta=self.pair_meta,
+            )
+        ]
+
+    def ensure_stages(self) -> None:
+        """Run, load or restore the stages once per process (fit, or an evaluation's test)."""
+        if "train" not in self.pairs:
+            self.run_stages(self.model_stages())
+
+    def on_fit_start(self) -> None:
+        """The stages: pairs (latent GTN: autoencoder, then pairs of its codes)."""
+        self.ensure_stages()
 
     def on_test_start(self) -> None:
-        """Pair (or load) the test split for the test MSE."""
-        self.load_or_pair("test")
+        """The pairs of the test split (from the run folder when the run was fitted here)."""
+        self.ensure_stages()
 
     # -- the regression ---------------------------------------------------------------------------
     def regress(self, y: Tensor) -> Tensor:

@@ -9,9 +9,9 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
-from genexp.data.lightcurves import unpack
+from genexp.data.lightcurve_packing import unpack
 from genexp.losses.gaussian import diag_gaussian_log_prob, kl_diag_to_standard_normal
-from genexp.models.lc_vade import LCAutoencoder
+from genexp.models.lc_autoencoder import LCAutoencoder
 
 
 class LCVAEBaseline(LCAutoencoder):

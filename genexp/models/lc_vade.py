@@ -4,145 +4,15 @@ Anomaly Score."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional
 
-import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from genexp.data.lightcurves import NUM_FEATURES, unpack
+from genexp.data.lightcurve_packing import NUM_FEATURES, unpack
 from genexp.errors import ConfigError
 from genexp.losses.clustering import diag_gaussian_entropy, expected_component_log_prob, vade_kl
-from genexp.losses.gaussian import reparameterize
-from genexp.losses.likelihoods import gaussian_cross_entropy
-from genexp.models.autoencoder import AutoencoderModule
+from genexp.models.lc_autoencoder import LCAutoencoder
 from genexp.priors.gmm import GMMPrior
-
-
-class LCAutoencoder(AutoencoderModule):
-    """The light-curve autoencoder shared by LC-VaDE and its baselines.
-
-    Input: packed curves (see :mod:`genexp.data.lightcurves`). The decoder is an
-    :class:`~genexp.nets.gp_decoder.AmortisedGPDecoder`; the reconstruction term is the Gaussian
-    cross-entropy between the observations N(mag, err^2) and the prediction N(mu^, s^^2) at the
-    observed phases, summed over observed points. Subclasses define :meth:`latent_terms` (the
-    per-sample terms added to it) and :meth:`anomaly_score`. ``supervised_weight`` scales the
-    label cross-entropy (LC-VaDES). ``num_classes`` = inlier classes K;
-    training labels >= K (none in the protocol's train split) are ignored by supervision.
-    The per-point reconstruction cross-entropy of every training epoch is kept in ``recon_history``.
-    """
-
-    def __init__(
-        self,
-        data_shape: Sequence[int],
-        encoder: Callable[..., nn.Module],
-        decoder: Callable[..., nn.Module],
-        optimizer: Callable[..., torch.optim.Optimizer],
-        num_classes: int,
-        latent_dim: int = 8,
-        prior: Any = None,
-        supervised_weight: float = 1.0,
-        value_range: Optional[Sequence[float]] = None,
-        seed: int = 0,
-    ) -> None:
-        if num_classes < 1:
-            raise ConfigError(f"model.num_classes (inlier classes) must be >= 1, got {num_classes}")
-        super().__init__(
-            data_shape,
-            encoder,
-            decoder,
-            optimizer,
-            latent_dim=latent_dim,
-            prior=prior,
-            value_range=value_range,
-        )
-        self.num_classes = int(num_classes)
-        self.seed = int(seed)
-        self.supervised_weight = float(supervised_weight)
-        self.recon_history: list[float] = []
-        self._epoch_sums = [0.0, 0.0]
-
-    # -- decoding ---------------------------------------------------------------------------
-    def decode_at(self, z: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
-        """Predicted magnitude mean and std (n, T) at phases ``t``."""
-        return self.decoder.predict(z, t)
-
-    def reconstruct(self, x: Tensor) -> Tensor:
-        """``x`` with magnitudes and errors replaced by the prediction at the posterior mean."""
-        b = unpack(x)
-        mean, std = self.decode_at(self.encode(x), b.t)
-        out = x.clone()
-        out[:, 1], out[:, 2] = mean * b.mask, std * b.mask
-        return out
-
-    def decode(self, z: Tensor) -> Tensor:
-        """Packed curves (features zero) with the prediction on a regular grid of phases."""
-        n, length = len(z), self.data_shape[-1]
-        t = ((torch.arange(length, device=z.device) + 0.5) / length).expand(n, -1)
-        mean, std = self.decode_at(z, t)
-        out = torch.zeros(n, *self.data_shape, device=z.device)
-        out[:, 0], out[:, 1], out[:, 2], out[:, 3] = t, mean, std, 1.0
-        return out
-
-    def sample(self, n: int) -> Tensor:
-        """:meth:`decode` of ``n`` prior draws."""
-        return self.decode(self.prior.sample(n))
-
-    # -- the objective ----------------------------------------------------------------------
-    def recon_nll(self, x: Tensor, z: Tensor) -> Tensor:
-        """-E log p(x|z,t) per curve (Gaussian cross-entropy summed over observed points)."""
-        b = unpack(x)
-        mean, std = self.decode_at(z, b.t)
-        return gaussian_cross_entropy(b.mag, b.err, mean, std, b.mask)
-
-    def supervision(self, logits: Tensor, y: Optional[Tensor]) -> Tensor:
-        """``supervised_weight`` * cross-entropy of inlier labels (rows with y in [0, K)); zero
-        without labels."""
-        if y is None or self.supervised_weight == 0:
-            return logits.new_zeros(())
-        keep = (y >= 0) & (y < self.num_classes)
-        if not keep.any():
-            return logits.new_zeros(())
-        return self.supervised_weight * F.cross_entropy(logits[keep], y[keep])
-
-    def latent_terms(
-        self, x: Tensor, mu: Tensor, logvar: Tensor, z: Tensor, y: Optional[Tensor]
-    ) -> dict[str, Tensor]:
-        """Per-sample (or scalar) loss terms beyond reconstruction; summed into the loss."""
-        raise NotImplementedError
-
-    def latent_code(self, mu: Tensor, logvar: Tensor) -> Tensor:
-        """The code the decoder sees in training (a reparameterised draw)."""
-        return reparameterize(mu, logvar)
-
-    def losses(self, x: Tensor, y: Optional[Tensor] = None) -> dict[str, Tensor]:
-        """Batch means of the loss and its parts (``nll`` = reconstruction cross-entropy)."""
-        mu, logvar = self.encode_distribution(x)
-        z = self.latent_code(mu, logvar)
-        nll = self.recon_nll(x, z)
-        parts = {k: v.mean() for k, v in self.latent_terms(x, mu, logvar, z, y).items()}
-        loss = nll.mean() + sum(parts.values())
-        points = unpack(x).mask.sum()
-        return {"loss": loss, "nll": nll.mean(), "nll_per_point": nll.sum() / points.clamp_min(1), **parts}
-
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        """One optimizer step; labels feed the supervision term."""
-        x, y = batch
-        parts = self.losses(x, y)
-        self._epoch_sums[0] += float(parts["nll"].detach()) * len(x)
-        self._epoch_sums[1] += float(unpack(x).mask.sum())
-        self.log_train_step({f"train/{k}": v for k, v in parts.items()})
-        return parts["loss"]
-
-    def on_train_epoch_end(self) -> None:
-        """Store the epoch's reconstruction cross-entropy per observed point."""
-        if self._epoch_sums[1] > 0:
-            self.recon_history.append(self._epoch_sums[0] / self._epoch_sums[1])
-        self._epoch_sums = [0.0, 0.0]
-
-    def test_values(self, x: Tensor) -> dict[str, Tensor]:
-        """The loss and its parts on a test batch."""
-        return {f"test/{k}": v for k, v in self.losses(x).items()}
 
 
 class LCVaDE(LCAutoencoder):
@@ -156,7 +26,7 @@ class LCVaDE(LCAutoencoder):
 
     def __init__(self, *args: Any, feature_prior: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if not isinstance(self.prior, GMMPrior) or self.prior.num_components != self.num_classes:
+        if not hasattr(self.prior, "component_log_prob") or self.prior.num_components != self.num_classes:
             raise ConfigError(
                 f"lc_vade needs a GMM prior with num_components = model.num_classes = {self.num_classes}"
             )

@@ -10,7 +10,6 @@ from torch import Tensor
 from genexp.errors import ConfigError
 from genexp.losses.divergences import batch_gaussian
 from genexp.models.autoencoder import AutoencoderModule
-from genexp.priors.normal import NormalPrior
 
 
 class GaussianMarginalAE(AutoencoderModule):
@@ -30,7 +29,7 @@ class GaussianMarginalAE(AutoencoderModule):
     ) -> None:
         super().__init__(*args, **kwargs)
         name = type(self).__name__
-        if not isinstance(self.prior, NormalPrior):
+        if not self.standard_prior:
             if not hasattr(self.prior, "gaussian_moments"):
                 raise ConfigError(
                     f"{name} needs a Gaussian prior (prior=normal) or one with gaussian_moments(); "
@@ -47,9 +46,15 @@ class GaussianMarginalAE(AutoencoderModule):
         self.moment_match_prior = bool(moment_match_prior)
         self.jitter = float(jitter)
 
+    @property
+    def standard_prior(self) -> bool:
+        """Whether the prior says it is N(0, I) (``is_standard_normal``): R then uses the closed forms
+        for N(0, I) instead of moments."""
+        return bool(getattr(self.prior, "is_standard_normal", False))
+
     def prior_moments(self) -> tuple[Optional[Tensor], Optional[Tensor]]:
         """The prior's mean and covariance in float64; (None, None) for N(0, I)."""
-        if isinstance(self.prior, NormalPrior):
+        if self.standard_prior:
             return None, None
         m, s = self.prior.gaussian_moments()
         return m.double(), s.double()

@@ -3,10 +3,11 @@ G(z, i) and one conditional D(x, i) over the parts of a frozen space partitioner
 
 Stages (one ``python -m genexp model=pgmgan ...`` call):
 
-1. ``partitioner`` (in ``on_fit_start``, see :mod:`genexp.models.stages`): ``partitioner.fit`` on
-   the training data (2-D: k-means + a Linear/MLP classifier; images: SimCLR + SCAN), then frozen
-   in eval mode and saved to ``<run>/checkpoints/stage_partitioner.pt``. ``partitioner_ckpt``
-   loads such a file instead of training. The empirical part masses pi are then computed.
+1. stage ``partitioner`` (in ``on_fit_start``, see :mod:`genexp.models.components.staging`):
+   ``partitioner.fit`` on the training data (2-D: k-means + a Linear/MLP classifier; images:
+   SimCLR + SCAN), then frozen in eval mode and saved to ``<run>/stages/partitioner.pt``;
+   ``model.stages.partitioner=<such a file>`` loads it instead of training. The empirical part
+   masses pi are then computed.
 2. the GAN (Lightning's loop; :class:`AdversarialModule` schedule): real labels y = argmax S(x)
    per batch, fakes reuse the batch's y (the pi weighting of Eq. 1); the G loss adds
    lambda_t * mean R_y(G(z, y)) (the guide in mean form, annealed linearly over G steps).
@@ -35,7 +36,8 @@ from genexp.errors import ConfigError
 from genexp.losses.gan import generator_loss
 from genexp.losses.guide import annealed_weight, guide_distance
 from genexp.models.adversarial import AdversarialModule
-from genexp.models.stages import freeze, run_stage, train_tensor
+from genexp.models.components.staging import Stage, StagedModel, freeze, train_tensor
+from genexp.run_record import run_record
 
 LABEL_SOURCES = ("partitioner", "random")
 
@@ -60,12 +62,12 @@ def rejection_sample(
     return x, ok
 
 
-class PGMGAN(AdversarialModule):
+class PGMGAN(StagedModel, AdversarialModule):
     """Partition-guided GAN: conditional G/D over ``num_partitions`` parts of a frozen partitioner.
 
     ``generator``/``discriminator`` are factories of class-conditional nets (``forward(z, y)`` /
-    ``forward(x, y)``, e.g. :class:`genexp.nets.conditional.ConditionalMLP` and
-    :class:`genexp.nets.maxout.MaxoutMLP` with ``num_classes: ${model.num_partitions}``);
+    ``forward(x, y)``, e.g. :class:`genexp.nets.pgmgan_conditional.ConditionalMLP` and
+    :class:`genexp.nets.pgmgan_maxout.MaxoutMLP` with ``num_classes: ${model.num_partitions}``);
     ``partitioner`` is a factory ``(in_shape, num_parts) -> module`` with ``forward(x) -> logits``
     and ``fit(x, seed) -> diagnostics``. See the module docstring for stages and baselines.
     """
@@ -85,7 +87,7 @@ class PGMGAN(AdversarialModule):
         guide_floor: float = 1e-4,
         guide_reduction: str = "mean",
         rejection_tries: int = 20,
-        partitioner_ckpt: Optional[str] = None,
+        stages: Optional[dict[str, Optional[str]]] = None,
         seed: int = 0,
         **kwargs: Any,
     ) -> None:
@@ -103,11 +105,10 @@ class PGMGAN(AdversarialModule):
         self.guide_weight, self.guide_floor = float(guide_weight), float(guide_floor)
         self.guide_anneal_steps, self.guide_reduction = int(guide_anneal_steps), guide_reduction
         self.rejection_tries = int(rejection_tries)
-        self.partitioner_ckpt = partitioner_ckpt
         self.seed = int(seed)
         self.partitioner = freeze(partitioner(in_shape=self.data_shape, num_parts=self.num_partitions))
         self.register_buffer("part_probs", torch.full((self.num_partitions,), 1.0 / self.num_partitions))
-        self.register_buffer("partitioner_ready", torch.tensor(False))
+        self.init_stages(["partitioner"], stages)
         self.register_buffer("g_updates", torch.zeros((), dtype=torch.long))
         # (accepted, drawn) rows of rejection sampling since the test phase started
         self.register_buffer("accepted", torch.zeros(2, dtype=torch.long), persistent=False)
@@ -115,26 +116,25 @@ class PGMGAN(AdversarialModule):
     # -- stage 1 ---------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
         """Train (or load) the partitioner unless this run already has it (see module docstring)."""
-        if not bool(self.partitioner_ready):
-            self.prepare_partitioner(train_tensor(self.trainer), self.trainer)
+        if not self.stage_done("partitioner"):
+            self.prepare_partitioner(train_tensor(self.trainer))
 
-    def prepare_partitioner(self, x: Tensor, trainer: Any = None) -> dict[str, Any]:
-        """Fit or load the partitioner on training inputs ``x``, freeze it and set the part masses."""
+    def prepare_partitioner(self, x: Tensor) -> dict[str, Any]:
+        """Stage ``partitioner``: fit or load it on training inputs ``x``, freeze it and set the
+        part masses (a no-op stage for random ids)."""
         needs = self.labels == "partitioner"
-        train = lambda: self.partitioner.fit(x.to(self.device), seed=self.seed)  # noqa: E731
-        info = run_stage(
-            trainer,
-            "partitioner",
-            {"partitioner": self.partitioner},
-            train if needs else dict,
-            self.partitioner_ckpt,
-        )
+
+        def train() -> dict[str, Any]:
+            if not needs:
+                return {}
+            return self.partitioner.fit(x.to(self.device), seed=self.seed)
+
+        info = self.run_stages([Stage("partitioner", train, {"partitioner": self.partitioner})])
         if needs:
             with torch.no_grad():
                 parts = torch.cat([self.partitioner.assign(b.to(self.device)) for b in x.split(10_000)])
             counts = torch.bincount(parts, minlength=self.num_partitions).float()
             self.part_probs.copy_(counts / counts.sum())
-        self.partitioner_ready.fill_(True)
         return info
 
     def train(self, mode: bool = True) -> "PGMGAN":
@@ -214,6 +214,6 @@ class PGMGAN(AdversarialModule):
         """Record the share of eval samples accepted by rejection sampling (``test/rejection_accept``)."""
         drawn = int(self.accepted[1])
         if drawn and self.trainer is not None:
-            from genexp.callbacks.results import record_metrics
-
-            record_metrics(self.trainer, {"test/rejection_accept": int(self.accepted[0]) / drawn})
+            run_record(self.trainer).record(
+                self.trainer, {"test/rejection_accept": int(self.accepted[0]) / drawn}
+            )

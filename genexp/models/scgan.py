@@ -1,14 +1,15 @@
 """SC-GAN (Drozdova et al.): a stochastic contrastive GAN for data on disconnected manifolds.
 
-Stages (one ``python -m genexp model=scgan ...`` call; bookkeeping in :mod:`genexp.models.stages`):
+Stages (one ``python -m genexp model=scgan ...`` call; bookkeeping in
+:mod:`genexp.models.components.staging`):
 
 1. ``encoder`` (``on_fit_start``): the MLP encoder E is trained with NT-Xent between two noisy
    views of the training points, then k-means on E(x_train) gives ``num_clusters`` clusters and
-   every latent statistic (:class:`~genexp.models.cluster_latents.ClusterLatents`). Saved with
-   them to ``stage_encoder.pt``; ``encoder_ckpt`` loads such a file instead.
+   every latent statistic (:class:`~genexp.models.components.cluster_latents.ClusterLatents`). Saved with
+   them to ``<run>/stages/encoder.pt``; ``model.stages.encoder=<such a file>`` loads it instead.
 2. ``mappers`` (only for ``latent_model: mapping``): one adversarial autoencoder per cluster whose
-   decoder M_i maps omega ~ N(0, I) to that cluster's latents. ``stage_mappers.pt`` /
-   ``mappers_ckpt``.
+   decoder M_i maps omega ~ N(0, I) to that cluster's latents. ``stages/mappers.pt`` /
+   ``model.stages.mappers``.
 3. the stochastic generator G(eps, z_1..z_L) (EigenGAN-style MLP, Lightning's loop with the
    :class:`AdversarialModule` schedule), E and the latent model frozen. Each batch: D_gen on
    (x, G(eps~, z)) with eps~ from the latent model and random z, D_rec on (x, G(E(x), 0)); then
@@ -16,7 +17,7 @@ Stages (one ``python -m genexp model=scgan ...`` call; bookkeeping in :mod:`gene
    + orth_weight * orthogonality penalty.
 
 ``latent_model`` picks the generative-mode latents (the paper's Table 1 columns): ``gaussian`` (a),
-``centers`` (b), ``mapping`` (c, SC-GAN), ``data`` (d); see :mod:`genexp.models.cluster_latents`.
+``centers`` (b), ``mapping`` (c, SC-GAN), ``data`` (d); see :mod:`genexp.models.components.cluster_latents`.
 Capabilities: ``sample``, ``reconstruct`` (fixed zero noise), ``encode`` (E), ``cluster``.
 """
 
@@ -31,17 +32,17 @@ from torch import Tensor, nn
 from genexp.errors import ConfigError
 from genexp.losses.gan import generator_loss
 from genexp.models.adversarial import AdversarialModule
-from genexp.models.cluster_latents import LATENT_SETTINGS, ClusterLatents
-from genexp.models.stages import freeze, run_stage, train_tensor
+from genexp.models.components.cluster_latents import LATENT_SETTINGS, ClusterLatents
+from genexp.models.components.staging import Stage, StagedModel, freeze, train_tensor
 
 
-class SCGAN(AdversarialModule):
+class SCGAN(StagedModel, AdversarialModule):
     """Stage-3 module of SC-GAN with its frozen stages (see the module docstring).
 
     ``encoder``: factory ``(in_shape) -> module`` with ``forward`` and ``fit(x, seed)``
-    (:class:`~genexp.models.contrastive_encoder.ContrastiveEncoder`); ``mappers``: factory
+    (:class:`~genexp.models.components.contrastive_encoder.ContrastiveEncoder`); ``mappers``: factory
     ``(latent_dim, num_clusters) -> MappingNetworks``; ``generator``: an
-    :class:`~genexp.nets.eigen.EigenMLP` factory; ``discriminator``: the factory of both D_gen
+    :class:`~genexp.nets.scgan_eigen.EigenMLP` factory; ``discriminator``: the factory of both D_gen
     and D_rec. ``latent_dim`` is the encoder's latent size d_eps.
     """
 
@@ -59,8 +60,7 @@ class SCGAN(AdversarialModule):
         rec_weight: float = 1.0,
         gen_weight: float = 1.0,
         orth_weight: float = 100.0,
-        encoder_ckpt: Optional[str] = None,
-        mappers_ckpt: Optional[str] = None,
+        stages: Optional[dict[str, Optional[str]]] = None,
         seed: int = 0,
         **kwargs: Any,
     ) -> None:
@@ -79,20 +79,20 @@ class SCGAN(AdversarialModule):
             float(gen_weight),
             float(orth_weight),
         )
-        self.encoder_ckpt, self.mappers_ckpt, self.seed = encoder_ckpt, mappers_ckpt, int(seed)
+        self.seed = int(seed)
         self.rec_discriminator = discriminator(in_shape=self.data_shape, out_dim=1)
         self.encoder = freeze(encoder(in_shape=self.data_shape, latent_dim=self.latent_dim))
         self.latents = ClusterLatents(self.latent_dim, num_clusters)
         self.mappers = freeze(mappers(latent_dim=self.latent_dim, num_clusters=num_clusters))
-        self.register_buffer("stages_done", torch.tensor(False))
+        self.init_stages(["encoder", "mappers"], stages)
 
     # -- stages 1 and 2 --------------------------------------------------------------------------
     def on_fit_start(self) -> None:
         """Train (or load) the encoder, clusters and mapping networks unless already done."""
-        if not bool(self.stages_done):
-            self.prepare_stages(train_tensor(self.trainer), self.trainer)
+        if not self.stage_done("encoder"):
+            self.prepare_stages(train_tensor(self.trainer))
 
-    def prepare_stages(self, x: Tensor, trainer: Any = None) -> dict[str, Any]:
+    def prepare_stages(self, x: Tensor) -> dict[str, Any]:
         """Stages 1 and 2 on training inputs ``x`` (see the module docstring)."""
         x = x.to(self.device)
 
@@ -102,21 +102,14 @@ class SCGAN(AdversarialModule):
                 info.update(self.latents.fit(self.encode_batched(x), seed=self.seed))
             return info
 
-        info = run_stage(
-            trainer,
-            "encoder",
-            {"encoder": self.encoder, "latents": self.latents},
-            train_encoder,
-            self.encoder_ckpt,
-        )
-        if self.latent_model == "mapping":
+        def train_mappers() -> dict[str, Any]:
             eps = self.latents.bank
-            train_mappers = lambda: self.mappers.fit(eps, self.latents.assign(eps), seed=self.seed)  # noqa: E731
-            info.update(
-                run_stage(trainer, "mappers", {"mappers": self.mappers}, train_mappers, self.mappers_ckpt)
-            )
-        self.stages_done.fill_(True)
-        return info
+            return self.mappers.fit(eps, self.latents.assign(eps), seed=self.seed)
+
+        stages = [Stage("encoder", train_encoder, {"encoder": self.encoder, "latents": self.latents})]
+        if self.latent_model == "mapping":
+            stages.append(Stage("mappers", train_mappers, {"mappers": self.mappers}))
+        return self.run_stages(stages)
 
     def train(self, mode: bool = True) -> "SCGAN":
         """Switch modes; the frozen stages always stay in eval mode."""

@@ -11,29 +11,28 @@ from torch import Tensor
 
 from genexp.errors import ConfigError
 from genexp.losses.clustering import vade_kl
-from genexp.models.stage_checkpoints import load_weights, save_stage_checkpoint
+from genexp.models.components.staging import Stage, StagedModel, fit_loss, train_tensor
 from genexp.models.vae import VAE
-from genexp.priors.gmm import GMMPrior
 
 
-class VaDE(VAE):
+class VaDE(StagedModel, VAE):
     """Variational Deep Embedding with the closed-form ELBO of spec §B.1.
 
-    Stages (one ``trainer.fit``; ``trainer.max_epochs`` counts all epochs):
+    Stages (one command; :mod:`genexp.models.components.staging`), all on the run's device:
 
-    1. ``pretrain_epochs`` epochs of a plain autoencoder (decoder applied to the posterior mean,
-       loss = reconstruction NLL only);
-    2. at the start of the next epoch a diagonal GMM (scikit-learn ``GaussianMixture``) is fitted
-       on the encoder means of the training split and copied into the prior (means and
-       variances; weights uniform unless ``gmm_init_weights``); the optimizer's state is reset;
-    3. joint training of encoder, decoder and prior on -ELBO = NLL + KL(q(z,y|x) || p(z,y)), with
-       q(y|x) = the prior's responsibilities at the sampled z (as in the official code).
+    1. ``pretrain``: ``pretrain_epochs`` epochs of a plain autoencoder (decoder applied to the
+       posterior mean, loss = reconstruction NLL only) with the model's optimizer settings, on
+       the training split in the datamodule's batch size;
+    2. ``gmm_init``: a diagonal GMM (scikit-learn ``GaussianMixture``) fitted on the encoder means
+       of the training split and copied into the prior (means and variances; weights uniform
+       unless ``gmm_init_weights``);
+    3. joint training (Lightning's loop, ``trainer.max_epochs`` epochs) of encoder, decoder and
+       prior on -ELBO = NLL + KL(q(z,y|x) || p(z,y)), with q(y|x) = the prior's
+       responsibilities at the sampled z (as in the official code).
 
-    Checkpoints ``checkpoints/vade_pretrained.ckpt`` (after stage 1) and
-    ``checkpoints/vade_gmm_init.ckpt`` (after stage 2) are written to the run folder;
-    ``init_from=<one of them>`` starts a new run from that stage (the stage is stored in the
-    weights, so pretraining and/or the GMM fit are skipped). ``cluster(x)`` = argmax of the
-    responsibilities at the encoder mean.
+    Stage artefacts land in ``<run>/stages/{pretrain,gmm_init}.pt``; ``model.stages.pretrain=``
+    (and/or ``model.stages.gmm_init=``) starts a new run from another run's stage. ``cluster(x)``
+    = argmax of the responsibilities at the encoder mean.
     """
 
     def __init__(
@@ -42,12 +41,12 @@ class VaDE(VAE):
         pretrain_epochs: int = 10,
         gmm_fit_n: Optional[int] = None,
         gmm_init_weights: bool = False,
-        init_from: Optional[str] = None,
+        stages: Optional[dict[str, Optional[str]]] = None,
         seed: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        if not isinstance(self.prior, GMMPrior):
+        if not hasattr(self.prior, "responsibilities") or not hasattr(self.prior, "means"):
             raise ConfigError(
                 f"vade needs a Gaussian-mixture prior (a GMMPrior), got {type(self.prior).__name__}"
             )
@@ -57,32 +56,34 @@ class VaDE(VAE):
         self.gmm_fit_n = gmm_fit_n
         self.gmm_init_weights = bool(gmm_init_weights)
         self.seed = int(seed)
-        # stage state travels in the state_dict: resumed runs and init_from continue where they were
-        self.register_buffer("joint_stage", torch.zeros((), dtype=torch.long))
-        self.register_buffer("pretrained_epochs", torch.zeros((), dtype=torch.long))
-        load_weights(self, init_from)
-
-    @property
-    def in_pretraining(self) -> bool:
-        """Whether the model is still in stage 1 (or waiting for its GMM fit)."""
-        return not bool(self.joint_stage)
+        self.init_stages(["pretrain", "gmm_init"], stages)
 
     # -- stages -----------------------------------------------------------------------------
-    def on_train_epoch_start(self) -> None:
-        """Switch to joint training (stage 2) once pretraining is done."""
-        if self.in_pretraining and int(self.pretrained_epochs) >= self.pretrain_epochs:
-            if self.pretrain_epochs > 0:
-                save_stage_checkpoint(self.trainer, "vade_pretrained")
-            self.fit_gmm_prior()
-            self.joint_stage.fill_(1)
-            for opt in self.trainer.optimizers:
-                opt.state.clear()
-            save_stage_checkpoint(self.trainer, "vade_gmm_init")
+    def on_fit_start(self) -> None:
+        """Stages 1 and 2 (skipped when done: resumed run, or loaded from ``model.stages``)."""
+        self.run_stages(
+            [
+                Stage(
+                    "pretrain",
+                    self.pretrain,
+                    {"encoder": self.encoder, "decoder": self.decoder},
+                    freeze=False,
+                ),
+                Stage("gmm_init", self.fit_gmm_prior, {"prior": self.prior}, freeze=False),
+            ]
+        )
 
-    def on_train_epoch_end(self) -> None:
-        """Count pretraining epochs."""
-        if self.in_pretraining:
-            self.pretrained_epochs += 1
+    def pretrain_loss(self, x: Tensor) -> Tensor:
+        """Stage 1's loss: the reconstruction NLL of the decoded posterior mean (batch mean)."""
+        return self.nll(x, self.decoder(self.encode(x))).mean()
+
+    def pretrain(self) -> dict[str, Any]:
+        """Stage 1: the autoencoder pretraining loop; returns its first/last epoch losses."""
+        x = train_tensor(self.trainer)
+        params = [p for m in (self.encoder, self.decoder) for p in m.parameters()]
+        optimizer = self.optimizer_factory(params=params)
+        batch_size = int(getattr(self.trainer.datamodule, "batch_size", 256))
+        return fit_loss(self.pretrain_loss, optimizer, x, batch_size, self.pretrain_epochs, self.device)
 
     @torch.no_grad()
     def encoder_means(self, x: Tensor, batch_size: int = 2000) -> Tensor:
@@ -93,8 +94,9 @@ class VaDE(VAE):
         self.train(was_training)
         return torch.cat(out)
 
-    def fit_gmm_prior(self) -> None:
-        """Fit a diagonal GMM to the encoder means of the training split; copy it into the prior."""
+    def fit_gmm_prior(self) -> dict[str, Any]:
+        """Stage 2: fit a diagonal GMM to the encoder means of the training split; copy it into
+        the prior. Returns the GMM's mean log-likelihood per code."""
         from sklearn.mixture import GaussianMixture
 
         x, _ = self.trainer.datamodule.get_data("train", self.gmm_fit_n)
@@ -110,15 +112,9 @@ class VaDE(VAE):
                 prior.logits.copy_(torch.as_tensor(np.log(gmm.weights_), dtype=prior.logits.dtype))
             else:
                 prior.logits.zero_()
+        return {"gmm_loglik": float(gmm.score(mu))}
 
     # -- the objective ----------------------------------------------------------------------
-    def losses(self, x: Tensor) -> dict[str, Tensor]:
-        """Stage 1: autoencoder reconstruction at the posterior mean; stage 3: -ELBO."""
-        if not self.in_pretraining:
-            return super().losses(x)
-        nll = self.nll(x, self.decoder(self.encode(x))).mean()
-        return {"loss": nll, "nll": nll, "reg": torch.zeros_like(nll)}
-
     def regularizer(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
         """KL(q(z,y|x) || p(z,y)) per sample, with q(y|x) = responsibilities at the sampled z."""
         prior = self.prior

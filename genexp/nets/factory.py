@@ -25,7 +25,9 @@ def _resolve(arch: str, image_shape: Sequence[int]) -> str:
     if arch == "auto":
         return "conv" if _is_conv_image(image_shape) else "mlp"
     if arch == "conv" and not _is_conv_image(image_shape):
-        raise ConfigError(f"arch=conv needs (C, H, W) images of at least 16 px, got shape {list(image_shape)}; use arch=mlp")
+        raise ConfigError(
+            f"arch=conv needs (C, H, W) images of at least 16 px, got shape {list(image_shape)}; use arch=mlp"
+        )
     return arch
 
 
@@ -41,7 +43,9 @@ def data_to_vector(
 ) -> nn.Module:
     """An encoder or discriminator: data of ``in_shape`` -> vector of ``out_dim``."""
     if _resolve(arch, in_shape) == "conv":
-        return ConvEncoder(in_shape, out_dim, channels, activation_name or "leaky_relu", norm or "batch", spectral_norm)
+        return ConvEncoder(
+            in_shape, out_dim, channels, activation_name or "leaky_relu", norm or "batch", spectral_norm
+        )
     return MLP(in_shape, out_dim, hidden, activation_name or "relu", norm, spectral_norm=spectral_norm)
 
 

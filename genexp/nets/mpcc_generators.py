@@ -1,6 +1,6 @@
 """Generators G(z, y) of MPCC / AIM-MPCC: a ResNet (thesis Table 8.1, BigGAN blocks from
 :mod:`genexp.nets.resnet`) and a small MLP for CPU-scale runs, both fed by a
-:class:`~genexp.nets.latent_injection.LatentInjection` (``split`` | ``shared`` | ``class_bn``)."""
+:class:`~genexp.nets.mpcc_latent_injection.LatentInjection` (``split`` | ``shared`` | ``class_bn``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genexp.errors import ConfigError
-from genexp.nets.latent_injection import LatentInjection
 from genexp.nets.layers import maybe_spectral, output_squash
+from genexp.nets.mpcc_latent_injection import LatentInjection
 from genexp.nets.resnet import UPSAMPLING, UpBlock, sn_layer
 
 

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from genexp.errors import ConfigError
+from genexp.losses.gaussian import diag_gaussian_log_prob
 
 
 class GMMPrior(nn.Module):
@@ -16,8 +17,11 @@ class GMMPrior(nn.Module):
     Means start on a scaled orthogonal (``init="orthogonal"``) or random-normal basis; the
     log-variances start at ``init_logvar``. ``learn_means``, ``learn_logvars`` and
     ``learn_weights`` turn the parameters into trainable ones (weights via softmax logits).
-    ``min_std`` floors the component standard deviation.
+    ``min_std`` floors the component standard deviation. KL(q || p) has no closed form:
+    :meth:`kl_from` is the one-sample Monte-Carlo estimate at the reparameterised draw.
     """
+
+    is_standard_normal = False
 
     def __init__(
         self,
@@ -44,7 +48,9 @@ class GMMPrior(nn.Module):
         self.min_std = float(min_std)
         gen = torch.Generator().manual_seed(seed)
         if init == "orthogonal":
-            a = torch.randn(max(self.dim, self.num_components), max(self.dim, self.num_components), generator=gen)
+            a = torch.randn(
+                max(self.dim, self.num_components), max(self.dim, self.num_components), generator=gen
+            )
             q, _ = torch.linalg.qr(a)
             means = q[: self.num_components, : self.dim] * mean_scale * math.sqrt(self.dim)
         else:
@@ -80,6 +86,11 @@ class GMMPrior(nn.Module):
         """log p(z) per row."""
         return torch.logsumexp(self.component_log_prob(z) + self.log_weights, dim=1)
 
+    def kl_from(self, mu: Tensor, logvar: Tensor, z: Tensor) -> Tensor:
+        """KL(N(mu, diag exp(logvar)) || p) per row, estimated with one sample ``z`` drawn from
+        q: log q(z|x) - log p(z)."""
+        return diag_gaussian_log_prob(z, mu, logvar) - self.log_prob(z)
+
     def responsibilities(self, z: Tensor) -> Tensor:
         """p(k | z) for every row, shape (n, K)."""
         return torch.softmax(self.component_log_prob(z) + self.log_weights, dim=1)
@@ -94,10 +105,20 @@ class GMMPrior(nn.Module):
         """``n`` draws of shape (n, dim)."""
         return self.sample_with_components(n)[0]
 
+    def sample_shrunk(self, n: int, variance: float) -> Tensor:
+        """``n`` draws of the mixture with every component's variance reduced by ``variance``
+        (floored at 1e-6; GEN's stationary code distribution, ``variance`` = h^2): components as
+        drawn by :meth:`sample_with_components`, then mu_k + sqrt(var_k - variance) * eps."""
+        _, k = self.sample_with_components(n)
+        std = (self.clamped_logvars.exp() - variance).clamp_min(1e-6).sqrt()
+        return self.means[k] + std[k] * torch.randn(n, self.dim, device=std.device)
+
     def gaussian_moments(self) -> tuple[Tensor, Tensor]:
         """Mean vector and covariance matrix of the mixture (moment matching)."""
         w = self.weights
         mean = (w[:, None] * self.means).sum(0)
         var = self.clamped_logvars.exp()
-        second = (w[:, None, None] * (torch.diag_embed(var) + self.means[:, :, None] * self.means[:, None, :])).sum(0)
+        second = (
+            w[:, None, None] * (torch.diag_embed(var) + self.means[:, :, None] * self.means[:, None, :])
+        ).sum(0)
         return mean, second - mean[:, None] * mean[None, :]

@@ -1,0 +1,1 @@
+"""Shared test helpers: the CLI runner (:mod:`helpers.cli`) and metric fixtures."""

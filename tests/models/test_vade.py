@@ -1,0 +1,116 @@
+"""VaDE: the closed-form KL against Monte Carlo, the stages and their checkpoints, the CLI."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import pytest
+import torch
+
+from genexp.errors import ConfigError
+from genexp.losses.clustering import vade_kl
+from genexp.losses.gaussian import diag_gaussian_log_prob
+from genexp.models.vade import VaDE
+from genexp.nets.factory import data_to_vector, vector_to_data
+from genexp.priors import GMMPrior, NormalPrior
+
+
+def test_vade_kl_matches_a_monte_carlo_estimate() -> None:
+    g = torch.Generator().manual_seed(0)
+    n, k, j, s = 3, 4, 5, 400_000
+    mu, logvar = torch.randn(n, j, generator=g), 0.5 * torch.randn(n, j, generator=g)
+    means, logvars = 2 * torch.randn(k, j, generator=g), 0.3 * torch.randn(k, j, generator=g)
+    log_w = torch.log_softmax(torch.randn(k, generator=g), 0)
+    gamma = torch.softmax(torch.randn(n, k, generator=g), 1)
+    closed = vade_kl(mu, logvar, gamma, means, logvars, log_w)
+    # E_{q(z|x) q(y|x)}[log q(z|x) + log q(y|x) - log p(y) - log p(z|y)], z by Monte Carlo, y summed
+    z = mu[:, None] + (0.5 * logvar).exp()[:, None] * torch.randn(n, s, j, generator=g)
+    log_q = diag_gaussian_log_prob(z, mu[:, None], logvar[:, None])  # n, s
+    log_pz = torch.stack([diag_gaussian_log_prob(z, means[c], logvars[c]) for c in range(k)], -1)  # n, s, k
+    mc = (log_q - (gamma[:, None] * log_pz).sum(-1)).mean(1) + (gamma * (gamma.log() - log_w)).sum(1)
+    assert torch.allclose(closed, mc, rtol=0, atol=0.05), (closed, mc)
+
+
+def test_vade_kl_is_the_vae_kl_for_one_standard_component() -> None:
+    mu, logvar = torch.randn(4, 3), torch.randn(4, 3) * 0.3
+    kl = vade_kl(mu, logvar, torch.ones(4, 1), torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1))
+    ref = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).sum(1)
+    assert torch.allclose(kl, ref, atol=1e-5)
+
+
+def _vade(**kwargs) -> VaDE:
+    args = dict(
+        data_shape=(1, 8, 8),
+        value_range=(0.0, 1.0),
+        latent_dim=2,
+        likelihood="bernoulli",
+        encoder=functools.partial(data_to_vector, arch="mlp", hidden=(16,)),
+        decoder=functools.partial(vector_to_data, arch="mlp", hidden=(16,)),
+        optimizer=functools.partial(torch.optim.Adam, lr=1e-3),
+        prior=functools.partial(GMMPrior, num_components=3, learn_weights=True),
+    )
+    args.update(kwargs)
+    return VaDE(**args)
+
+
+def test_vade_pretraining_is_a_plain_autoencoder_and_joint_training_the_elbo() -> None:
+    torch.manual_seed(0)
+    model = _vade(pretrain_epochs=2)
+    x = torch.rand(5, 1, 8, 8)
+    assert torch.allclose(model.pretrain_loss(x), model.nll(x, model.decoder(model.encode(x))).mean())
+    parts = model.losses(x)
+    assert float(parts["reg"].detach()) != 0.0 and math.isfinite(float(parts["loss"].detach()))
+    assert model.cluster(x).shape == (5,) and int(model.cluster(x).max()) < 3
+
+
+def test_vade_rejects_a_non_mixture_prior_and_an_unknown_stage(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="Gaussian-mixture prior"):
+        _vade(prior=functools.partial(NormalPrior))
+    with pytest.raises(ConfigError, match="model.stages.pretrian is not a stage"):
+        _vade(stages={"pretrian": str(tmp_path / "x.pt")})
+
+
+TINY = [
+    "model=vade",
+    "dataset=digits",
+    "model.encoder.hidden=[32]",
+    "model.decoder.hidden=[32]",
+    "trainer=cpu",
+    "trainer.limit_train_batches=3",
+    "logger=none",
+    "metric=clustering",
+]
+
+
+def test_vade_stages_from_one_command_and_restart_from_a_stage_checkpoint(genexp_cli) -> None:
+    run = genexp_cli(*TINY, "trainer.max_epochs=2", "model.pretrain_epochs=1")
+    assert run.returncode == 0, run.stderr[-3000:]
+    stages = run.run_dir / "stages"
+    assert (stages / "pretrain.pt").exists() and (stages / "gmm_init.pt").exists()
+    state = torch.load(run.run_dir / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    assert state["stages_done"].tolist() == [True, True]
+    m = run.metrics()
+    assert m["stage/pretrain/steps"] == math.ceil(1500 / 64)  # one epoch of the 1500 training digits
+    assert math.isfinite(m["stage/gmm_init/gmm_loglik"])
+    assert {
+        "test/cluster_acc",
+        "test/cluster_purity",
+        "test/cluster_nmi",
+        "test/cluster_ari",
+        "test/elbo",
+    } <= set(m)
+    # a later run starts from the GMM-initialised stage: no pretraining, no second GMM fit
+    again = genexp_cli(
+        *TINY,
+        "trainer.max_epochs=1",
+        "model.pretrain_epochs=1",
+        f"model.stages.pretrain={stages / 'pretrain.pt'}",
+        f"model.stages.gmm_init={stages / 'gmm_init.pt'}",
+        run_dir=run.run_dir.parent / "again",
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    m2 = again.metrics()
+    assert m2["stage/pretrain/loaded_from"].endswith("pretrain.pt") and "stage/pretrain/loss_first" in m2
+    assert m2["stage/gmm_init/gmm_loglik"] == m["stage/gmm_init/gmm_loglik"]  # loaded, not refitted
+    assert m2["test/reg"] != 0.0
