@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export WANDB_MODE ?= offline
 
-.PHONY: install assets run test test-fast test-all sweep bench reproduce lint clean
+.PHONY: install assets run test test-fast test-all sweep bench reproduce lint mutation clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -25,10 +25,12 @@ run: assets
 	$(BIN)/python -m genexp $(ARGS)
 
 # the default run: every fast test, plus the spine's slow end-to-end checks (SIGKILL resume,
-# DDP on 2 CPU processes, launcher/optuna sweeps); `make test-all` adds every other slow test
+# DDP on 2 CPU processes, launcher/optuna sweeps, report pages in headless Chromium); `make
+# test-all` adds every other slow test
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -q -n 2 -m slow tests/entry/test_resume.py tests/entry/test_sweeps.py $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 -m slow tests/entry/test_resume.py tests/entry/test_sweeps.py \
+		tests/entry/test_exact_resume.py tests/report/test_report_browser.py $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
@@ -46,8 +48,14 @@ bench: assets
 reproduce: assets
 	$(BIN)/python scripts/reproduce.py $(ARGS)
 
+# mutation score of losses/metrics/priors against their fast tests ([tool.mutmut] in pyproject.toml;
+# about 15 minutes here; not part of CI); results in docs/testing.md
+mutation: $(STAMP)
+	rm -rf mutants
+	OMP_NUM_THREADS=1 $(BIN)/mutmut run; $(BIN)/mutmut results > mutants/results.txt; tail -n 3 mutants/results.txt
+
 lint: $(STAMP)
-	$(BIN)/ruff check genexp scripts tests
+	$(BIN)/ruff check genexp hydra_plugins scripts tests
 
 clean:
 	rm -rf outputs/2* multirun .pytest_cache

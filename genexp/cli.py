@@ -55,48 +55,45 @@ def fail_user_error(err: GenexpError) -> None:
 
 
 def precompose(overrides: list[str], config_name: str = "train") -> None:
-    """Compose the config (first value of any sweep) so unknown keys and bad types fail in one line."""
+    """Compose and validate the config of every job (each job of a ``-m`` sweep, see
+    :mod:`genexp.sweep_plan`) so unknown keys, bad types and impossible values fail in one line
+    before anything runs; a sweep's message names the job."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from genexp.config import validate
+    from genexp.config import resumed_config, validate
     from genexp.errors import ConfigError
+    from genexp.sweep_plan import sweep_jobs, swept_part
+    from genexp.validation import check_data
 
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except HydraException as err:
-        raise ConfigError(f"cannot parse the command line: {str(err).splitlines()[0]}") from None
-    single = []
-    for ov in parsed:
-        if ov.key_or_group.startswith("hydra"):
-            continue
-        if ov.is_sweep_override():
-            try:
-                first = next(iter(ov.sweep_iterator()), None)
-            except HydraException:  # interval() search spaces of sweepers: checked by the sweeper
-                continue
-            single.append(f"{ov.get_key_element()}={ov._get_value_element_as_str(first)}")
-        else:
-            single.append(ov.input_line)
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name=config_name, overrides=single)
-            if config_name == "train":
-                validate(cfg)
-    except (HydraException, OmegaConfBaseException) as err:
-        message = " ".join(str(err).split())
-        raise ConfigError(message) from None
+            jobs, numbered = sweep_jobs(overrides, config_name)
+            for num, single in enumerate(jobs):
+                try:
+                    cfg = compose(config_name=config_name, overrides=single)
+                    if config_name == "train":
+                        cfg = resumed_config(cfg, single)
+                        validate(cfg, single)
+                        check_data(cfg)
+                except (HydraException, OmegaConfBaseException, GenexpError) as err:
+                    message = " ".join(str(err).split())
+                    if len(jobs) > 1:
+                        job = " ".join(swept_part(single, jobs))
+                        where = f"sweep job {num}" if numbered else "sweep search space"
+                        message = f"{where} ({job}): {message}"
+                    kind = type(err) if isinstance(err, GenexpError) else ConfigError
+                    raise kind(message) from None
     finally:
         GlobalHydra.instance().clear()
 
 
 def run_cli(entry: Callable[[], None], config_name: str = "train") -> None:
     """Check the command line against ``configs/<config_name>.yaml``, then run the Hydra entry
-    point; user errors exit 2 on one line."""
+    point; user errors exit 2 on one line, a sweep in which a job failed exits 1."""
     register_resolvers()
     args = sys.argv[1:]
     try:
@@ -107,3 +104,7 @@ def run_cli(entry: Callable[[], None], config_name: str = "train") -> None:
         entry()
     except GenexpError as err:
         fail_user_error(err)
+    from genexp.sweep_summary import failed_jobs
+
+    if failed_jobs():  # a sweep that went on past failed jobs still says so in its exit status
+        sys.exit(1)

@@ -64,6 +64,13 @@ def _hydra_subdir_resolver(resume: Any) -> str:
     return f".hydra_resume/{time.strftime('%Y%m%d-%H%M%S')}" if found is not None else ".hydra"
 
 
+def _log_version_resolver(resume: Any) -> str:
+    """A file logger's version folder: none for a fresh run, ``resume_<time>`` for a resumed one,
+    so a resumed run never replaces the files its first part wrote."""
+    found = resume_run_dir(None if resume is None else str(resume))
+    return f"resume_{time.strftime('%Y%m%d-%H%M%S')}" if found is not None else ""
+
+
 def _log_file_resolver(path: str) -> str:
     """The run's log file on rank 0; DDP ranks > 0 write no run files (their log goes nowhere)."""
     return os.devnull if int(os.environ.get("LOCAL_RANK", "0") or 0) > 0 else path
@@ -76,6 +83,7 @@ def register_resolvers() -> None:
         "genexp_root": (lambda: str(project_root()), True),
         "genexp_run_dir": (_run_dir_resolver, True),
         "genexp_hydra_subdir": (_hydra_subdir_resolver, True),
+        "genexp_log_version": (_log_version_resolver, True),
     }
     for name, (fn, cache) in resolvers.items():
         if not OmegaConf.has_resolver(name):
@@ -180,35 +188,24 @@ def merge_resumed_config(
     return merged
 
 
-# -- value checks that Hydra's composition cannot express ---------------------------------------
-_CHECKS: list[tuple[str, type | tuple[type, ...], Any, str]] = [
-    ("seed", int, lambda v: v >= 0, "a non-negative integer"),
-    ("dataset.batch_size", int, lambda v: v > 0, "a positive integer"),
-    ("model.beta", (int, float), lambda v: v >= 0, "a number >= 0"),
-    ("model.latent_dim", int, lambda v: v > 0, "a positive integer"),
-    ("model.d_steps", int, lambda v: v > 0, "a positive integer"),
-    ("prior.num_components", int, lambda v: v > 0, "a positive integer"),
-    ("trainer.max_epochs", (int, type(None)), lambda v: v is None or v >= -1, "an integer >= -1"),
-    ("trainer.max_steps", int, lambda v: v >= -1, "an integer >= -1"),
-    (
-        "num_threads",
-        (int, str),
-        lambda v: v == "auto" or (isinstance(v, int) and v >= 0),
-        "auto or an integer >= 0",
-    ),
-]
+def resumed_config(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    """The config a run will train with: for ``resume=<run folder or its checkpoint>``, the run's
+    saved config with ``overrides`` merged (:func:`merge_resumed_config`); else ``cfg``."""
+    run_dir = resume_run_dir(cfg.get("resume"))
+    if run_dir is None or not (run_dir / ".hydra" / "config.yaml").exists():
+        return cfg
+    return merge_resumed_config(load_run_config(run_dir), cfg, overrides, saved_group_choices(run_dir))
 
 
-def validate(cfg: DictConfig) -> None:
-    """Fail early, with one line, on wrong types and impossible values."""
-    for key, types, ok, what in _CHECKS:
-        value = OmegaConf.select(cfg, key, default="__missing__")
-        if value == "__missing__":
-            continue
-        if isinstance(value, bool) or not isinstance(value, types) or not ok(value):
-            raise ConfigError(f"{key}={value!r} is invalid: it must be {what}")
+def validate(cfg: DictConfig, overrides: Optional[list[str]] = None) -> None:
+    """Fail early, with one line: every key of every group against its target's signature
+    (:func:`genexp.validation.validate_config`, with the command line's ``overrides`` for the
+    ``prior`` choice), and an empty ``resume``."""
+    from genexp.validation import validate_config
+
     if cfg.get("resume") not in (None, "auto") and not str(cfg.resume).strip():
         raise ConfigError("resume must be a checkpoint path, a run folder, or auto")
+    validate_config(cfg, overrides)
 
 
 def resolve_num_threads(value: Any) -> int:

@@ -19,6 +19,7 @@ from genexp.cli import fail_user_error, run_cli
 from genexp.config import CONFIG_DIR, load_run_config, register_resolvers, validate
 from genexp.errors import CheckpointError, GenexpError
 from genexp.train import build_run, release_process_group
+from genexp.validation import check_data
 
 
 def resolve_checkpoint(ckpt: str) -> tuple[Path, Path]:
@@ -83,19 +84,24 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     import lightning as L
     import torch
 
+    from genexp.provenance import device_info, provenance
     from genexp.run_record import RunRecord
 
+    prov = provenance()
     ckpt, run_dir = resolve_checkpoint(cfg.ckpt)
     run_cfg = evaluation_config(cfg, load_run_config(run_dir), run_dir)
     validate(run_cfg)
+    check_data(run_cfg)
     if cfg.get("num_threads"):
         torch.set_num_threads(int(cfg.num_threads))
     L.seed_everything(int(run_cfg.seed), verbose=False)
     metrics = list((run_cfg.get("metric") or {}).keys())
-    record = RunRecord(run_dir, "eval_metrics.json", extra={"ckpt": str(ckpt), "metrics": metrics})
+    extra = {"ckpt": str(ckpt), "metrics": metrics, "provenance": prov}
+    record = RunRecord(run_dir, "eval_metrics.json", extra=extra)
     datamodule, model, trainer, _ = build_run(
         run_cfg, record, groups=("metric",), with_loggers=False, enable_checkpointing=False
     )
+    prov.update(device_info(trainer))
     try:
         trainer.test(model, datamodule=datamodule, ckpt_path=str(ckpt), verbose=False)
     finally:

@@ -10,8 +10,11 @@ run and put it in the trainer's callbacks. Models and callbacks reach it with
 - save figures (``save_figure``: ``samples/<name>.png`` plus the loggers that show images).
 
 As a callback it writes the results file (``metrics.json``; ``eval_metrics.json`` for an
-evaluation) after fit and after test, and keeps the run's identity (the wandb run id) in every
-checkpoint so a resumed run continues the same logger run.
+evaluation) after fit and after test, and keeps the run's identity and random state in every
+checkpoint: the wandb run id (a resumed run continues the same logger run) and the global random
+states of torch, CUDA, numpy and Python, restored when training restarts, so that a resumed run
+continues with the same random numbers as an uninterrupted one (with the stateful data loaders of
+:mod:`genexp.data.base`, bit-identical on the CPU for a deterministic config).
 """
 
 from __future__ import annotations
@@ -35,6 +38,39 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return value
+
+
+def rng_states() -> dict[str, Any]:
+    """The global random states of torch (CPU and CUDA), numpy and Python, in types that a
+    ``weights_only`` checkpoint load accepts (tensors, ints, tuples)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": (kind, torch.from_numpy(key.astype(np.int64)), int(pos), int(has_gauss), float(gauss)),
+        "python": random.getstate(),
+    }
+
+
+def set_rng_states(states: Mapping[str, Any]) -> None:
+    """Restore :func:`rng_states`."""
+    import random
+
+    import numpy as np
+    import torch
+
+    torch.set_rng_state(states["torch"])
+    if states.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    kind, key, pos, has_gauss, gauss = states["numpy"]
+    np.random.set_state((kind, key.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, state, gauss_py = states["python"]
+    random.setstate((version, tuple(state), gauss_py))
 
 
 def wandb_run_id(trainer: L.Trainer) -> Optional[str]:
@@ -65,6 +101,8 @@ class RunRecord(L.Callback):
         self.file_name = file_name
         self.results: dict[str, Any] = {}
         self.extra = dict(extra or {})
+        self._rng_to_restore: Optional[dict[str, Any]] = None
+        self._rng_before_validation: Optional[dict[str, Any]] = None
 
     # -- where ----------------------------------------------------------------------------------
     def folder_of(self, trainer: Optional[L.Trainer]) -> Path:
@@ -151,6 +189,10 @@ class RunRecord(L.Callback):
         """Write :meth:`collect` atomically to ``<folder>/<file_name>`` (rank 0)."""
         if trainer.global_rank != 0 or trainer.sanity_checking:
             return None
+        if isinstance(self.extra.get("provenance"), dict):  # the last write ends the run
+            from genexp.provenance import now
+
+            self.extra["provenance"]["end_time"] = now()
         path = self.folder_of(trainer) / self.file_name
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
@@ -166,11 +208,50 @@ class RunRecord(L.Callback):
         """Rewrite with the test numbers and the metric callbacks' results added."""
         self.write(trainer)
 
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Validation (and the metrics computed in it) must not move the training random stream."""
+        if trainer.training or trainer.state.fn == "fit":
+            self._rng_before_validation = rng_states()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Put the training random stream back as it was before validation: how often a run
+        validates then never changes its training (and a resumed run matches a straight one)."""
+        if self._rng_before_validation is not None:
+            set_rng_states(self._rng_before_validation)
+            self._rng_before_validation = None
+
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
-        """Keep the run's identity (``{"genexp": {"wandb_run_id": ...}}``) in every checkpoint."""
-        checkpoint.setdefault("genexp", {})["wandb_run_id"] = wandb_run_id(trainer)
+        """Keep the run's identity and random state (``checkpoint["genexp"]``) in every checkpoint."""
+        state = checkpoint.setdefault("genexp", {})
+        state["wandb_run_id"] = wandb_run_id(trainer)
+        state["rng"] = rng_states()
+        _start_next_epoch_on_resume(trainer, checkpoint)
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        """Keep the checkpoint's random state until training restarts (:meth:`on_train_start`)."""
+        self._rng_to_restore = checkpoint.get("genexp", {}).get("rng")
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Restore the random state of a resumed run just before its first training batch."""
+        if self._rng_to_restore is not None:
+            set_rng_states(self._rng_to_restore)
+            self._rng_to_restore = None
+
+
+def _start_next_epoch_on_resume(trainer: L.Trainer, checkpoint: dict[str, Any]) -> None:
+    """A checkpoint written at the end of an epoch still counts that epoch's batches as the
+    current ones, and Lightning then trains one more batch of the finished epoch after a resume;
+    reset them, so the resumed run starts the next epoch at its first batch, as a straight run does."""
+    progress = checkpoint.get("loops", {}).get("fit_loop", {}).get("epoch_loop.batch_progress")
+    total = trainer.num_training_batches
+    if not progress or not isinstance(total, int) or progress["current"]["completed"] < total:
+        return
+    progress["current"] = {key: 0 for key in progress["current"]}
+    progress["is_last_batch"] = False
 
 
 def run_record(trainer: Optional[L.Trainer]) -> RunRecord:

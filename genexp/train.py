@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import sys
 import time
@@ -17,12 +18,9 @@ from genexp.cli import fail_user_error
 from genexp.config import (
     SMOKE_KEY,
     find_checkpoint,
-    load_run_config,
-    merge_resumed_config,
     read_checkpoint_meta,
     resolve_num_threads,
-    resume_run_dir,
-    saved_group_choices,
+    resumed_config,
     validate,
     wandb_mode_default,
 )
@@ -165,14 +163,13 @@ def train(cfg: DictConfig, run_dir: Path, overrides: Optional[list[str]] = None)
     import lightning as L
     import torch
 
+    from genexp.provenance import device_info, provenance
+
+    prov = provenance()
     warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    resumed_from = resume_run_dir(cfg.get("resume"))
-    if resumed_from is not None and (resumed_from / ".hydra" / "config.yaml").exists():
-        cfg = merge_resumed_config(
-            load_run_config(resumed_from), cfg, overrides or [], saved_group_choices(resumed_from)
-        )
-    validate(cfg)
+    cfg = resumed_config(cfg, overrides or [])
+    validate(cfg, overrides)
     _prepare_trainer_config(cfg)
     if OmegaConf.select(cfg, "trainer.accelerator") == "cpu":
         # Lightning asks torch to probe CUDA through NVML (fork safety); torch's Adam then reloads
@@ -190,17 +187,21 @@ def train(cfg: DictConfig, run_dir: Path, overrides: Optional[list[str]] = None)
     from genexp.run_record import RunRecord
 
     datamodule, model, trainer, loggers = build_run(
-        cfg, RunRecord(run_dir), wandb_id=meta.get("wandb_run_id")
+        cfg, RunRecord(run_dir, extra={"provenance": prov}), wandb_id=meta.get("wandb_run_id")
     )
+    prov.update(device_info(trainer))
     started = time.time()
     try:
         if loggers and trainer.global_rank == 0:
+            hparams = {**OmegaConf.to_container(cfg, resolve=True), "provenance": prov}
             for logger in loggers:
-                logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+                logger.log_hyperparams(hparams)
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
         if cfg.get("test_after_fit", True):
             trainer.test(model, datamodule=datamodule, verbose=False)
     finally:
+        if trainer.global_rank == 0:  # also after a NaN stop or an interrupt: what exists
+            write_report(run_dir, sys.exc_info()[1], time.time() - started)
         finish_loggers(loggers)
         release_process_group()
     results = _read_results(run_dir)
@@ -208,6 +209,22 @@ def train(cfg: DictConfig, run_dir: Path, overrides: Optional[list[str]] = None)
     if trainer.global_rank == 0:
         print_summary(results, run_dir, trainer.global_step)
     return results
+
+
+def write_report(
+    folder: Path, error: Optional[BaseException] = None, wall_time_s: float = 0.0, sweep: bool = False
+) -> None:
+    """Write a run's ``status.json`` and ``report.html`` (a sweep's page with ``sweep``); a failure
+    to do so is only a warning, so it never hides the run's own error."""
+    try:
+        from genexp.report import finish_run, write_sweep_report
+
+        if sweep:
+            write_sweep_report(folder)
+        else:
+            finish_run(folder, error, wall_time_s)
+    except Exception as err:  # noqa: BLE001
+        logging.getLogger(__name__).warning("genexp: could not write %s: %r", folder / "report.html", err)
 
 
 def _read_results(run_dir: Path) -> dict[str, Any]:
@@ -225,19 +242,30 @@ def print_summary(results: dict[str, Any], run_dir: Path, steps: int) -> None:
         elif isinstance(value, (int, str)) and len(str(value)) < 60:
             lines.append(f"  {key:<40s} {value}")
     lines.append(f"run folder: {run_dir}")
+    if (run_dir / "report.html").exists():
+        lines.append(f"report page: {run_dir / 'report.html'}")
     lines.append("=" * 72)
     print("\n".join(lines))
 
 
 def train_from_hydra(cfg: DictConfig) -> Optional[float]:
-    """Hydra task: run :func:`train` in Hydra's output folder; return the optimized metric."""
+    """Hydra task: run :func:`train` in Hydra's output folder; return the optimized metric.
+
+    In a ``-m`` sweep the job is skipped, resumed or run by :func:`genexp.sweep_resume.run_sweep_job`,
+    which records a run-time failure in the job folder and returns None instead of raising."""
     from hydra.core.hydra_config import HydraConfig
 
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
     try:
+        if _is_multirun():
+            from genexp.sweep_resume import run_sweep_job
+
+            return run_sweep_job(cfg, run_dir, list(hc.overrides.task), hc.job.get("num"), train)
         results = train(cfg, run_dir, list(hc.overrides.task))
     except GenexpError as err:
+        if _is_multirun():  # the exit below ends the sweep: its page shows the jobs so far
+            write_report(Path(hc.sweep.dir), sweep=True)
         fail_user_error(err)
     key = cfg.get("optimized_metric")
     value = results.get(key) if key else None

@@ -13,6 +13,11 @@ from helpers.cli import CliRun, run_genexp
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # -n 2 on 2 cores: one torch thread per worker
+    import torch
+
+    torch.set_num_threads(1)
+
 
 @pytest.fixture
 def genexp_cli(tmp_path: Path):

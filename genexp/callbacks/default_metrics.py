@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal, Union
 
 import lightning as L
 
@@ -17,6 +17,7 @@ from genexp.callbacks.metric_base import MetricCallback, datamodule_of, has_capa
 from genexp.callbacks.probe_metrics import LinearProbe
 from genexp.callbacks.reconstruction_metrics import ReconstructionMetrics
 from genexp.callbacks.toy2d_metrics import Toy2DMetrics
+from genexp.constraints import NonNegativeInt, PositiveInt
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +111,9 @@ class DefaultMetrics(L.Callback):
         weights_path: str | None = None,
         cache_dir: str | None = None,
         seed: int = 0,
-        n_samples: int = 10000,
-        inception: Any = "auto",
-        every_n_epochs: int = 0,
+        n_samples: PositiveInt = 10000,
+        inception: Union[Literal["auto"], bool] = "auto",
+        every_n_epochs: NonNegativeInt = 0,
         classifier_seed: int = 0,
     ) -> None:
         super().__init__()

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from genexp.callbacks.metric_base import MetricCallback, datamodule_of, has_capability
+from genexp.constraints import PositiveInt
 from genexp.metrics import fidelity, reference_cache, weight_files
 from genexp.metrics.fidelity import ExtractorSpec
 
@@ -33,16 +34,16 @@ class FeatureMetrics(MetricCallback):
     def __init__(
         self,
         metrics: Iterable[str],
-        n_samples: int = 10000,
+        n_samples: PositiveInt = 10000,
         reference_split: str = "train",
-        n_reference: int | None = 10000,
+        n_reference: PositiveInt | None = 10000,
         seed: int = 0,
         cache_dir: str | None = None,
-        extract_batch_size: int = 50,
-        kid_subsets: int = 100,
-        kid_subset_size: int = 1000,
-        prc_neighborhood: int = 3,
-        isc_splits: int = 10,
+        extract_batch_size: PositiveInt = 50,
+        kid_subsets: PositiveInt = 100,
+        kid_subset_size: PositiveInt = 1000,
+        prc_neighborhood: PositiveInt = 3,
+        isc_splits: PositiveInt = 10,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

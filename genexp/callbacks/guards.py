@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Mapping, Optional
 
 import lightning as L
 import torch
 
+from genexp.constraints import PositiveInt
 from genexp.errors import TrainingError
+from genexp.run_record import run_record
+
+
+def kept_checkpoint(trainer: L.Trainer) -> Optional[Path]:
+    """The checkpoint a stopped run can resume from: ``<run>/checkpoints/last.ckpt``, else the
+    newest ``*.ckpt`` there; ``None`` when none was written yet."""
+    folder = run_record(trainer).folder_of(trainer) / "checkpoints"
+    last = folder / "last.ckpt"
+    if last.is_file():
+        return last
+    others = sorted(folder.glob("*.ckpt"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
+    return others[-1] if others else None
 
 
 class FiniteLossGuard(L.Callback):
     """Raises :class:`TrainingError` when a training step returns a non-finite loss.
 
     The exception stops training before the next checkpoint, so the last good ``last.ckpt``
-    stays on disk. ``check_every_n_steps`` trades a device sync per step for detection delay.
+    stays on disk; the message names it, or says that no checkpoint was written yet.
+    ``check_every_n_steps`` trades a device sync per step for detection delay.
     """
 
-    def __init__(self, check_every_n_steps: int = 1) -> None:
+    def __init__(self, check_every_n_steps: PositiveInt = 1) -> None:
         super().__init__()
         self.every = max(1, int(check_every_n_steps))
 
@@ -29,10 +44,13 @@ class FiniteLossGuard(L.Callback):
             return
         loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
         if isinstance(loss, torch.Tensor) and not bool(torch.isfinite(loss).all()):
+            kept = kept_checkpoint(trainer)
+            where = (
+                f"the last good checkpoint is kept in {kept}: resume={kept} after fixing the config"
+                if kept is not None
+                else "no checkpoint was written yet: start a new run after fixing the config"
+            )
             raise TrainingError(
                 f"loss became {loss.detach().float().cpu().item()} at step {trainer.global_step} "
-                "(epoch {0}); lower the learning rate or check the data. The last good checkpoint "
-                "is kept in checkpoints/last.ckpt: resume=<that path> after fixing the config".format(
-                    trainer.current_epoch
-                )
+                f"(epoch {trainer.current_epoch}); lower the learning rate or check the data; {where}"
             )

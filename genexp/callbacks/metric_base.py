@@ -27,6 +27,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from genexp.constraints import NonNegativeInt, PositiveInt
 from genexp.models.base import GenerativeModule
 from genexp.run_record import run_record
 
@@ -63,9 +64,9 @@ class MetricCallback(L.Callback):
 
     def __init__(
         self,
-        every_n_epochs: int = 0,
+        every_n_epochs: NonNegativeInt = 0,
         at_test: bool = True,
-        batch_size: int = 500,
+        batch_size: PositiveInt = 500,
         strict: bool = False,
         name: str | None = None,
     ) -> None:

@@ -8,6 +8,7 @@ import lightning as L
 import torch
 
 from genexp.callbacks.figures import image_grid_figure, points_figure, reconstruction_pairs
+from genexp.constraints import NonNegativeInt
 from genexp.run_record import run_record
 
 
@@ -18,7 +19,12 @@ class SampleFigures(L.Callback):
     ``every_n_epochs=0`` draws only at the end of training.
     """
 
-    def __init__(self, n_images: int = 64, n_points: int = 2000, every_n_epochs: int = 0) -> None:
+    def __init__(
+        self,
+        n_images: NonNegativeInt = 64,
+        n_points: NonNegativeInt = 2000,
+        every_n_epochs: NonNegativeInt = 0,
+    ) -> None:
         super().__init__()
         self.n_images = n_images
         self.n_points = n_points

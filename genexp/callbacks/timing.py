@@ -22,6 +22,10 @@ class FitTimer(L.Callback):
         self._loop_end = self._fit_start
         self._start_step = trainer.global_step
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Count steps from where training starts (a resumed run's checkpoint is restored by now)."""
+        self._start_step = trainer.global_step
+
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
     ) -> None:

@@ -9,6 +9,9 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from genexp.constraints import PositiveInt
+from genexp.errors import ConfigError
+
 
 def _rank_and_world() -> tuple[int, int]:
     """The (rank, world size) of the current process; (0, 1) outside torch.distributed."""
@@ -25,6 +28,11 @@ class TensorBatchLoader:
     the trainer must run with ``use_distributed_sampler=False`` (genexp's trainer configs do).
     The shuffle order is a function of (seed, epoch), so runs are reproducible. ``transform``
     is applied to each x batch (e.g. uint8 storage -> float in ``value_range``).
+
+    The loader is stateful (Lightning saves :meth:`state_dict` in every checkpoint and calls
+    :meth:`load_state_dict` on resume): the epoch whose permutation is in use and the batches of
+    it the training loop has consumed (``progress``, set by the datamodule from its trainer, since
+    Lightning fetches one batch ahead), so a resumed run continues mid-epoch with the same data.
     """
 
     def __init__(
@@ -38,7 +46,9 @@ class TensorBatchLoader:
         transform: Optional[Callable[[Tensor], Tensor]] = None,
     ) -> None:
         if len(x) == 0:
-            raise ValueError("TensorBatchLoader got an empty tensor")
+            raise ConfigError(
+                "a data split is empty: check the dataset's split sizes (n_train, val_size, n_val, ...)"
+            )
         self.x = x
         self.y = y if y is not None else torch.full((len(x),), -1, dtype=torch.long)
         self.batch_size = int(batch_size)
@@ -47,10 +57,26 @@ class TensorBatchLoader:
         self.seed = seed
         self.transform = transform
         self.epoch = 0
+        self.progress: Optional[Callable[[], int]] = None
+        self._iter_epoch = 0
+        self._yielded = 0
+        self._skip = 0
 
     def set_epoch(self, epoch: int) -> None:
         """Fix the epoch whose permutation the next iteration uses."""
         self.epoch = epoch
+
+    def state_dict(self) -> dict[str, int]:
+        """The permutation epoch in use and how many of its batches the training loop consumed."""
+        consumed = self.progress() if self.progress is not None else self._yielded
+        if consumed >= len(self):  # the epoch is done: the next one starts at its first batch
+            return {"epoch": self._iter_epoch + 1, "consumed": 0}
+        return {"epoch": self._iter_epoch, "consumed": int(consumed)}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Continue from a :meth:`state_dict`: the next iteration skips the consumed batches."""
+        self.epoch = int(state["epoch"])
+        self._skip = int(state["consumed"])
 
     def _indices(self) -> Tensor:
         n = len(self.x)
@@ -73,14 +99,19 @@ class TensorBatchLoader:
         return math.ceil(n / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        # each pass takes the next epoch's permutation when it starts: Lightning stops a pass after
+        # len(self) batches without exhausting it, so code after the loop would never run
+        self._iter_epoch = self.epoch
         idx = self._indices()
+        if self.shuffle:
+            self.epoch += 1
         n_batches = len(self)
-        for b in range(n_batches):
+        start, self._skip = self._skip, 0
+        for b in range(start, n_batches):
+            self._yielded = b + 1
             sel = idx[b * self.batch_size : (b + 1) * self.batch_size]
             xb = self.x[sel]
             yield (self.transform(xb) if self.transform is not None else xb), self.y[sel]
-        if self.shuffle:
-            self.epoch += 1
 
 
 class InMemoryDataModule(L.LightningDataModule):
@@ -101,8 +132,8 @@ class InMemoryDataModule(L.LightningDataModule):
         self,
         name: str,
         shape: Sequence[int],
-        batch_size: int = 128,
-        eval_batch_size: Optional[int] = None,
+        batch_size: PositiveInt = 128,
+        eval_batch_size: Optional[PositiveInt] = None,
         num_classes: Optional[int] = None,
         value_range: Optional[Sequence[float]] = None,
         seed: int = 0,
@@ -145,9 +176,16 @@ class InMemoryDataModule(L.LightningDataModule):
             y = y[:n] if y is not None else None
         return self.decode_batch(x), y
 
+    def track_progress(self, loader: TensorBatchLoader) -> TensorBatchLoader:
+        """Let a training loader report the batches its trainer's loop has processed this epoch."""
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None:
+            loader.progress = lambda: trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        return loader
+
     def _loader(self, name: str, train: bool) -> TensorBatchLoader:
         x, y = self.split(name)
-        return TensorBatchLoader(
+        loader = TensorBatchLoader(
             x,
             y,
             batch_size=self.batch_size if train else self.eval_batch_size,
@@ -156,6 +194,7 @@ class InMemoryDataModule(L.LightningDataModule):
             seed=self.seed,
             transform=self.decode_batch,
         )
+        return self.track_progress(loader) if train else loader
 
     def train_dataloader(self) -> TensorBatchLoader:
         """Shuffled training batches."""

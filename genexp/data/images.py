@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 
+from genexp.constraints import NonNegativeInt, PositiveInt
 from genexp.data.base import InMemoryDataModule
 from genexp.errors import ConfigError, DataError
 
@@ -108,19 +109,19 @@ class ImageDataModule(InMemoryDataModule):
         name: str,
         shape: Optional[Sequence[int]] = None,
         root: Optional[str] = None,
-        image_size: Optional[int] = None,
-        batch_size: int = 128,
-        eval_batch_size: Optional[int] = None,
+        image_size: Optional[PositiveInt] = None,
+        batch_size: PositiveInt = 128,
+        eval_batch_size: Optional[PositiveInt] = None,
         num_classes: Optional[int] = None,
         value_range: Sequence[float] = (-1.0, 1.0),
         seed: int = 0,
-        val_size: int = 5000,
+        val_size: NonNegativeInt = 5000,
         val_seed: Optional[int] = None,
-        n_train: Optional[int] = None,
+        n_train: Optional[PositiveInt] = None,
         include_test_in_train: bool = False,
         download: bool = False,
         cache_dir: Optional[str] = None,
-        crop_size: Optional[int] = None,
+        crop_size: Optional[PositiveInt] = None,
     ) -> None:
         size = int(image_size or self.native_size or 0) or None
         expected = (self.channels, size, size) if size else None

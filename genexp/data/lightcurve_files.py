@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import numpy as np
 
@@ -28,12 +28,15 @@ CURVE_COLUMNS = ("time", "mag", "err")
 NPZ_KEYS = ("time", "mag", "err", "lengths", "period", "class")
 
 
+def missing_file_error(path: Path) -> DataError:
+    """The one-line error for a light-curve file that is not there."""
+    return DataError(f"light-curve file {path} not found; see genexp/data/lightcurve_files.py for the layout")
+
+
 def read_csv_columns(path: Path, columns: tuple[str, ...]) -> dict[str, list[str]]:
     """The named columns of a CSV file with a header row, as lists of strings."""
     if not path.is_file():
-        raise DataError(
-            f"light-curve file {path} not found; see genexp/data/lightcurve_files.py for the layout"
-        )
+        raise missing_file_error(path)
     with path.open(newline="") as fh:
         reader = csv.DictReader(fh)
         header = [h.strip() for h in (reader.fieldnames or [])]
@@ -71,9 +74,7 @@ def load_csv_catalogue(root: Path, catalogue: str, curves_dir: str) -> tuple[lis
 def load_npz(path: Path) -> tuple[list[RawCurve], list[str]]:
     """Curves from the NPZ layout; class names sorted alphabetically."""
     if not path.is_file():
-        raise DataError(
-            f"light-curve file {path} not found; see genexp/data/lightcurve_files.py for the layout"
-        )
+        raise missing_file_error(path)
     with np.load(path, allow_pickle=False) as data:
         missing = [k for k in NPZ_KEYS if k not in data]
         if missing:
@@ -105,7 +106,7 @@ class FileLightCurves(LightCurveDataModule):
     def __init__(
         self,
         root: str,
-        format: str = "csv",
+        format: Literal["csv", "npz"] = "csv",
         catalogue: str = "catalogue.csv",
         curves_dir: str = "curves",
         npz_file: str = "lightcurves.npz",
@@ -119,6 +120,12 @@ class FileLightCurves(LightCurveDataModule):
         self.catalogue = catalogue
         self.curves_dir = curves_dir
         self.npz_file = npz_file
+
+    def check_files(self) -> None:
+        """Raise :class:`DataError` when the catalogue (``csv``) or the curves file (``npz``) is missing."""
+        path = self.root / (self.npz_file if self.format == "npz" else self.catalogue)
+        if not path.is_file():
+            raise missing_file_error(path)
 
     def raw_curves(self) -> tuple[list[RawCurve], list[str]]:
         """All curves of the catalogue."""

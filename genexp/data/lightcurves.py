@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genexp.constraints import PositiveInt
 from genexp.data.base import InMemoryDataModule, TensorBatchLoader, _rank_and_world
 from genexp.data.lightcurve_generator import CLASSES, RawCurve, generate_curves
 from genexp.data.lightcurve_packing import NUM_CHANNELS, NUM_FEATURES, pack_curves
@@ -81,10 +82,10 @@ class LightCurveDataModule(InMemoryDataModule):
         num_classes: int,
         num_inlier_classes: int,
         outlier_class: Optional[str] = None,
-        n_anom: Optional[int] = None,
+        n_anom: Optional[PositiveInt] = None,
         balanced: bool = True,
-        batch_size: int = 128,
-        eval_batch_size: Optional[int] = None,
+        batch_size: PositiveInt = 128,
+        eval_batch_size: Optional[PositiveInt] = None,
         seed: int = 0,
         value_range: Optional[Sequence[float]] = None,
     ) -> None:
@@ -142,15 +143,17 @@ class LightCurveDataModule(InMemoryDataModule):
         if not self.balanced:
             return super().train_dataloader()
         x, y = self.split("train")
-        return BalancedBatchLoader(
-            x, y, batch_size=self.batch_size, shuffle=True, drop_last=True, seed=self.seed
+        return self.track_progress(
+            BalancedBatchLoader(
+                x, y, batch_size=self.batch_size, shuffle=True, drop_last=True, seed=self.seed
+            )
         )
 
 
 class SyntheticLightCurves(LightCurveDataModule):
     """``n_per_class`` synthetic curves of each class of :mod:`genexp.data.lightcurve_generator`."""
 
-    def __init__(self, n_per_class: int = 500, min_len: int = 40, **kwargs) -> None:
+    def __init__(self, n_per_class: PositiveInt = 500, min_len: PositiveInt = 40, **kwargs) -> None:
         super().__init__(**kwargs)
         if not 1 <= min_len <= self.max_len:
             raise ConfigError(f"dataset.min_len must be in [1, {self.max_len}], got {min_len}")

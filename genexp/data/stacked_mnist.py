@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
+from genexp.constraints import PositiveInt
 from genexp.data.base import InMemoryDataModule
 from genexp.data.images import range_to_uint8, uint8_to_range
 from genexp.data.torchvision_sets import MNISTDataModule
@@ -32,11 +33,11 @@ class StackedMNISTDataModule(InMemoryDataModule):
         root: str,
         name: str = "stacked_mnist",
         shape: Sequence[int] = (3, 32, 32),
-        n_train: int = 100_000,
-        n_val: int = 10_000,
-        n_test: int = 10_000,
-        batch_size: int = 64,
-        eval_batch_size: Optional[int] = None,
+        n_train: PositiveInt = 100_000,
+        n_val: PositiveInt = 10_000,
+        n_test: PositiveInt = 10_000,
+        batch_size: PositiveInt = 64,
+        eval_batch_size: Optional[PositiveInt] = None,
         num_classes: Optional[int] = 1000,
         value_range: Sequence[float] = (-1.0, 1.0),
         seed: int = 0,
@@ -57,6 +58,10 @@ class StackedMNISTDataModule(InMemoryDataModule):
         self.sizes = {"train": int(n_train), "val": int(n_val), "test": int(n_test)}
         self.digits: Optional[Tensor] = None
         self.digit_labels: Optional[Tensor] = None
+
+    def check_files(self) -> None:
+        """The MNIST files the triples are made of (:meth:`MNISTDataModule.check_files`)."""
+        self.mnist.check_files()
 
     def load_splits(self) -> dict[str, tuple[Tensor, Optional[Tensor]]]:
         """Load the 32-px MNIST digits once and draw the index triples of every split."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Literal, Optional
 
 import torch
 import torchvision.datasets as tvd
@@ -182,7 +182,7 @@ class STL10DataModule(TorchvisionDataModule):
         self,
         name: str = "stl10",
         num_classes: Optional[int] = 10,
-        split: str = "train+unlabeled",
+        split: Literal["train", "unlabeled", "train+unlabeled"] = "train+unlabeled",
         verify_integrity: bool = True,
         **kwargs: Any,
     ) -> None:

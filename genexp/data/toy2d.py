@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Literal, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from genexp.constraints import PositiveInt
 from genexp.data.base import InMemoryDataModule
-from genexp.data.toy_distributions import ToyDistribution, make_distribution
+from genexp.data.toy_distributions import DISTRIBUTIONS, ToyDistribution, make_distribution
 from genexp.errors import ConfigError
 
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+ToyName = Literal[tuple(DISTRIBUTIONS)]  # type: ignore[valid-type]
+"""The names ``dataset.distribution`` may take (the keys of the distribution registry)."""
 
 
 def split_generator(seed: int, split: str) -> torch.Generator:
@@ -36,12 +39,12 @@ class Toy2DDataModule(InMemoryDataModule):
 
     def __init__(
         self,
-        distribution: str,
-        n_train: int = 10_000,
-        n_val: int = 10_000,
-        n_test: int = 10_000,
-        batch_size: int = 256,
-        eval_batch_size: Optional[int] = None,
+        distribution: ToyName,
+        n_train: PositiveInt = 10_000,
+        n_val: PositiveInt = 10_000,
+        n_test: PositiveInt = 10_000,
+        batch_size: PositiveInt = 256,
+        eval_batch_size: Optional[PositiveInt] = None,
         seed: int = 0,
         params: Optional[Mapping[str, Any]] = None,
         name: Optional[str] = None,

@@ -12,15 +12,19 @@ covariance plus ``jitter`` times the identity.
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Literal, Optional, get_args
 
 import torch
 from torch import Tensor
 
 from genexp.errors import ConfigError
 
-JS_METHODS = ("moment_matched", "symmetric_kl", "monte_carlo")
-KERNELS = ("rbf", "imq")
+JSMethod = Literal["moment_matched", "symmetric_kl", "monte_carlo"]
+"""How JS-VAE approximates the Jensen-Shannon divergence (``js_method``)."""
+JS_METHODS = get_args(JSMethod)
+MMDKernel = Literal["rbf", "imq"]
+"""The MMD kernels (``kernel``)."""
+KERNELS = get_args(MMDKernel)
 
 
 def batch_gaussian(x: Tensor) -> tuple[Tensor, Tensor]:

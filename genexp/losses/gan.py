@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from genexp.errors import ConfigError
 
-GAN_LOSSES = ("non_saturating", "hinge")
+GanLoss = Literal["non_saturating", "hinge"]
+"""The adversarial losses a model's ``loss`` may name."""
+GAN_LOSSES = get_args(GanLoss)
 
 
 def check_gan_loss(name: str) -> str:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Literal, Optional, Sequence, get_args
 
 import torch.nn.functional as F
 from torch import Tensor
 
 from genexp.errors import ConfigError
 
-LIKELIHOODS = ("gaussian", "bernoulli")
+Likelihood = Literal["gaussian", "bernoulli"]
+"""The decoder likelihoods a model's ``likelihood`` may name."""
+LIKELIHOODS = get_args(Likelihood)
 
 
 def check_likelihood(name: str, value_range: Optional[Sequence[float]]) -> str:

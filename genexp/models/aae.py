@@ -8,7 +8,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from genexp.losses.gan import check_gan_loss, discriminator_loss, generator_loss
+from genexp.losses.gan import GanLoss, check_gan_loss, discriminator_loss, generator_loss
 from genexp.models.deterministic_ae import DeterministicAutoencoder
 
 
@@ -22,7 +22,7 @@ class AAE(DeterministicAutoencoder):
         *args: Any,
         discriminator: Callable[..., nn.Module],
         d_optimizer: Callable[..., Any],
-        loss: str = "non_saturating",
+        loss: GanLoss = "non_saturating",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)

@@ -7,8 +7,9 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from genexp.constraints import NonNegativeFloat, PositiveInt
 from genexp.errors import ConfigError
-from genexp.losses.gan import check_gan_loss, discriminator_loss, generator_loss, r1_penalty
+from genexp.losses.gan import GanLoss, check_gan_loss, discriminator_loss, generator_loss, r1_penalty
 from genexp.models.base import GenerativeModule
 from genexp.priors import build_prior
 
@@ -33,10 +34,10 @@ class AdversarialModule(GenerativeModule):
         discriminator: Callable[..., nn.Module],
         g_optimizer: Callable[..., torch.optim.Optimizer],
         d_optimizer: Callable[..., torch.optim.Optimizer],
-        latent_dim: int = 64,
-        loss: str = "non_saturating",
-        d_steps: int = 1,
-        r1_gamma: float = 0.0,
+        latent_dim: PositiveInt = 64,
+        loss: GanLoss = "non_saturating",
+        d_steps: PositiveInt = 1,
+        r1_gamma: NonNegativeFloat = 0.0,
         prior: Any = None,
         value_range: Optional[Sequence[float]] = None,
     ) -> None:

@@ -9,9 +9,10 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from genexp.constraints import NonNegativeFloat, NonNegativeInt, PositiveInt, UnitInterval
 from genexp.errors import ConfigError
 from genexp.losses.clustering import encoder_nll_per_dim
-from genexp.losses.gan import discriminator_loss
+from genexp.losses.gan import GanLoss, discriminator_loss
 from genexp.models.adversarial import AdversarialModule
 from genexp.models.components.ema import ema_update, standing_batchnorm_stats
 
@@ -45,17 +46,17 @@ class AIM(AdversarialModule):
         g_optimizer: Callable[..., torch.optim.Optimizer],
         d_optimizer: Callable[..., torch.optim.Optimizer],
         e_optimizer: Callable[..., torch.optim.Optimizer],
-        latent_dim: int = 64,
-        loss: str = "hinge",
-        d_steps: int = 1,
-        e_steps: int = 1,
+        latent_dim: PositiveInt = 64,
+        loss: GanLoss = "hinge",
+        d_steps: PositiveInt = 1,
+        e_steps: PositiveInt = 1,
         share_encoder: bool = False,
-        ema_decay: float = 0.0,
-        ema_start: int = 1000,
-        standing_stats: int = 0,
-        standing_batch_size: int = 50,
-        max_iterations: Optional[int] = None,
-        r1_gamma: float = 0.0,
+        ema_decay: UnitInterval = 0.0,
+        ema_start: NonNegativeInt = 1000,
+        standing_stats: NonNegativeInt = 0,
+        standing_batch_size: PositiveInt = 50,
+        max_iterations: Optional[PositiveInt] = None,
+        r1_gamma: NonNegativeFloat = 0.0,
         prior: Any = None,
         value_range: Optional[Sequence[float]] = None,
     ) -> None:

@@ -8,9 +8,16 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from genexp.constraints import NonNegativeFloat, PositiveFloat, PositiveInt
 from genexp.errors import ConfigError
 from genexp.losses.gaussian import reparameterize
-from genexp.losses.likelihoods import bernoulli_nll, check_likelihood, gaussian_nll, squared_error
+from genexp.losses.likelihoods import (
+    Likelihood,
+    bernoulli_nll,
+    check_likelihood,
+    gaussian_nll,
+    squared_error,
+)
 from genexp.models.base import GenerativeModule
 from genexp.priors import build_prior
 
@@ -33,10 +40,10 @@ class AutoencoderModule(GenerativeModule):
         encoder: Callable[..., nn.Module],
         decoder: Callable[..., nn.Module],
         optimizer: Callable[..., torch.optim.Optimizer],
-        latent_dim: int = 16,
-        beta: float = 1.0,
-        likelihood: str = "gaussian",
-        obs_std: float = math.sqrt(0.5),
+        latent_dim: PositiveInt = 16,
+        beta: NonNegativeFloat = 1.0,
+        likelihood: Likelihood = "gaussian",
+        obs_std: PositiveFloat = math.sqrt(0.5),
         prior: Any = None,
         value_range: Optional[Sequence[float]] = None,
     ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from torch import Tensor
@@ -11,7 +11,9 @@ from genexp.errors import ConfigError
 from genexp.losses.likelihoods import squared_error
 from genexp.models.autoencoder import AutoencoderModule
 
-RECON_REDUCTIONS = ("mean", "sum")
+Reduction = Literal["mean", "sum"]
+"""How a per-scalar loss is reduced over a sample's scalars."""
+RECON_REDUCTIONS = get_args(Reduction)
 
 
 class DeterministicAutoencoder(AutoencoderModule):
@@ -24,7 +26,7 @@ class DeterministicAutoencoder(AutoencoderModule):
 
     stochastic_encoder = False
 
-    def __init__(self, *args: Any, recon_reduction: str = "mean", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, recon_reduction: Reduction = "mean", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if recon_reduction not in RECON_REDUCTIONS:
             raise ConfigError(

@@ -5,18 +5,20 @@ estimate over m lagged encodings (spec gen.md §2)."""
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Literal, Optional, get_args
 
 import torch
 from torch import Tensor
 
+from genexp.constraints import PositiveFloat, PositiveInt
 from genexp.errors import ConfigError
 from genexp.losses.kde import jsd_encoder_term, kde_log_density_from_sqdist, optimal_bandwidth
-from genexp.models.deterministic_ae import DeterministicAutoencoder
+from genexp.models.deterministic_ae import DeterministicAutoencoder, Reduction
 from genexp.run_record import run_record
 
-SAMPLE_FROM = ("shrunk", "target")
-REDUCTIONS = ("mean", "sum")
+SampleFrom = Literal["shrunk", "target"]
+SAMPLE_FROM = get_args(SampleFrom)
+REDUCTIONS = get_args(Reduction)
 
 
 class GEN(DeterministicAutoencoder):
@@ -38,13 +40,13 @@ class GEN(DeterministicAutoencoder):
     def __init__(
         self,
         *args: Any,
-        kde_size: int = 1000,
-        refresh_every: int = 10,
-        bandwidth: Optional[float] = None,
-        bandwidth_trials: int = 3,
-        bandwidth_eval: int = 1000,
-        jsd_reduction: str = "mean",
-        sample_from: str = "shrunk",
+        kde_size: PositiveInt = 1000,
+        refresh_every: PositiveInt = 10,
+        bandwidth: Optional[PositiveFloat] = None,
+        bandwidth_trials: PositiveInt = 3,
+        bandwidth_eval: PositiveInt = 1000,
+        jsd_reduction: Reduction = "mean",
+        sample_from: SampleFrom = "shrunk",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genexp.constraints import NonNegativeFloat, PositiveInt
 from genexp.errors import ConfigError
 from genexp.models.base import GenerativeModule
 from genexp.models.components.gtn_pairing import pair, pairing_stats
@@ -39,8 +40,8 @@ class GTN(StagedModel, GenerativeModule):
         data_shape: Sequence[int],
         net: Callable[..., nn.Module],
         optimizer: Callable[..., Any],
-        tie_tol: float = 0.0,
-        pair_block: int = 256,
+        tie_tol: NonNegativeFloat = 0.0,
+        pair_block: PositiveInt = 256,
         pair_seed: int = 8745,
         standardize: bool = False,
         stages: Optional[dict[str, Optional[str]]] = None,

@@ -3,15 +3,17 @@ divergence between a Gaussian fitted to the batch of encoder means and the prior
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Literal, Optional, get_args
 
 from torch import Tensor
 
+from genexp.constraints import PositiveInt
 from genexp.errors import ConfigError
-from genexp.losses.divergences import JS_METHODS, js_gaussians, kl_gaussians
+from genexp.losses.divergences import JS_METHODS, JSMethod, js_gaussians, kl_gaussians
 from genexp.models.marginal import GaussianMarginalAE
 
-DIVERGENCES = ("js", "ikl", "fkl")
+Divergence = Literal["js", "ikl", "fkl"]
+DIVERGENCES = get_args(Divergence)
 
 
 class JSVAE(GaussianMarginalAE):
@@ -27,9 +29,9 @@ class JSVAE(GaussianMarginalAE):
     def __init__(
         self,
         *args: Any,
-        divergence: str = "js",
-        js_method: str = "moment_matched",
-        mc_samples: int = 256,
+        divergence: Divergence = "js",
+        js_method: JSMethod = "moment_matched",
+        mc_samples: PositiveInt = 256,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)

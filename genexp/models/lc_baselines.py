@@ -10,28 +10,34 @@ import torch
 from torch import Tensor, nn
 
 from genexp.data.lightcurve_packing import unpack
-from genexp.losses.gaussian import diag_gaussian_log_prob, kl_diag_to_standard_normal
+from genexp.errors import ConfigError
+from genexp.losses.gaussian import diag_gaussian_log_prob
 from genexp.models.lc_autoencoder import LCAutoencoder
 
 
 class LCVAEBaseline(LCAutoencoder):
-    """VAE baseline (S): N(0, I) prior, KL in closed form, plus supervision in the latent space (a
-    linear softmax classifier on z, weight ``supervised_weight``). Score: -ln N(mu~; 0, I)."""
+    """VAE baseline (S): the ``prior`` group's prior (the thesis: N(0, I), ``prior=normal``, KL in
+    closed form), plus supervision in the latent space (a linear softmax classifier on z, weight
+    ``supervised_weight``). Score: -ln p(mu~) (N(0, I): -ln N(mu~; 0, I))."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not (hasattr(self.prior, "kl_from") and hasattr(self.prior, "log_prob")):
+            raise ConfigError(
+                f"lc_vae_baseline needs a prior with kl_from and log_prob (prior=normal or prior=gmm), "
+                f"got {type(self.prior).__name__}"
+            )
         self.classifier = nn.Linear(self.latent_dim, self.num_classes)
 
     def latent_terms(
         self, x: Tensor, mu: Tensor, logvar: Tensor, z: Tensor, y: Optional[Tensor]
     ) -> dict[str, Tensor]:
-        """KL(q(z|x) || N(0, I)) and the classifier's cross-entropy."""
-        return {"kl": kl_diag_to_standard_normal(mu, logvar), "ce": self.supervision(self.classifier(z), y)}
+        """KL(q(z|x) || p(z)) (the prior's ``kl_from``) and the classifier's cross-entropy."""
+        return {"kl": self.prior.kl_from(mu, logvar, z), "ce": self.supervision(self.classifier(z), y)}
 
     def anomaly_score(self, x: Tensor) -> Tensor:
-        """-ln N(encoded mean; 0, I) (low likelihood = anomalous)."""
-        mu = self.encode(x)
-        return -diag_gaussian_log_prob(mu, torch.zeros_like(mu), torch.zeros_like(mu))
+        """-ln p(encoded mean) (low likelihood = anomalous)."""
+        return -self.prior.log_prob(self.encode(x))
 
 
 class LCEnergyGMM(LCAutoencoder):

@@ -7,8 +7,9 @@ from typing import Any, Optional
 
 from torch import Tensor
 
+from genexp.constraints import PositiveFloat
 from genexp.errors import ConfigError
-from genexp.losses.divergences import KERNELS, mmd2_unbiased
+from genexp.losses.divergences import KERNELS, MMDKernel, mmd2_unbiased
 from genexp.models.autoencoder import AutoencoderModule
 
 
@@ -19,7 +20,11 @@ class MMDVAE(AutoencoderModule):
     default scale 2J). No per-sample KL: the posterior variance is free to shrink."""
 
     def __init__(
-        self, *args: Any, kernel: str = "rbf", kernel_scale: Optional[float] = None, **kwargs: Any
+        self,
+        *args: Any,
+        kernel: MMDKernel = "rbf",
+        kernel_scale: Optional[PositiveFloat] = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         if kernel not in KERNELS:

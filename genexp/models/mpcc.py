@@ -7,6 +7,7 @@ from typing import Any, Callable, Optional
 
 from torch import Tensor, nn
 
+from genexp.constraints import NonNegativeFloat, PositiveFloat, PositiveInt
 from genexp.errors import ConfigError
 from genexp.losses.clustering import cluster_cross_entropy, component_entropy_loss
 from genexp.models.aim import AIM
@@ -35,9 +36,9 @@ class MPCC(AIM):
         *,
         generator: Callable[..., nn.Module],
         prior: Any,
-        num_clusters: int = 10,
-        prior_lr: float = 1.6e-3,
-        lambda_p: float = 0.01,
+        num_clusters: PositiveInt = 10,
+        prior_lr: PositiveFloat = 1.6e-3,
+        lambda_p: NonNegativeFloat = 0.01,
         **kwargs: Any,
     ) -> None:
         if not num_clusters or int(num_clusters) < 1:

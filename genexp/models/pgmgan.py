@@ -27,11 +27,12 @@ while the partitioner puts it outside part y, up to that many times, then the la
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Literal, Optional, Sequence, get_args
 
 import torch
 from torch import Tensor, nn
 
+from genexp.constraints import NonNegativeFloat, NonNegativeInt, PositiveInt
 from genexp.errors import ConfigError
 from genexp.losses.gan import generator_loss
 from genexp.losses.guide import annealed_weight, guide_distance
@@ -39,7 +40,8 @@ from genexp.models.adversarial import AdversarialModule
 from genexp.models.components.staging import Stage, StagedModel, freeze, train_tensor
 from genexp.run_record import run_record
 
-LABEL_SOURCES = ("partitioner", "random")
+LabelSource = Literal["partitioner", "random"]
+LABEL_SOURCES = get_args(LabelSource)
 
 
 def rejection_sample(
@@ -80,13 +82,13 @@ class PGMGAN(StagedModel, AdversarialModule):
         partitioner: Callable[..., nn.Module],
         g_optimizer: Callable[..., torch.optim.Optimizer],
         d_optimizer: Callable[..., torch.optim.Optimizer],
-        num_partitions: int = 25,
-        labels: str = "partitioner",
-        guide_weight: float = 6.0,
-        guide_anneal_steps: int = 50_000,
-        guide_floor: float = 1e-4,
-        guide_reduction: str = "mean",
-        rejection_tries: int = 20,
+        num_partitions: PositiveInt = 25,
+        labels: LabelSource = "partitioner",
+        guide_weight: NonNegativeFloat = 6.0,
+        guide_anneal_steps: NonNegativeInt = 50_000,
+        guide_floor: NonNegativeFloat = 1e-4,
+        guide_reduction: Literal["mean", "sum"] = "mean",
+        rejection_tries: NonNegativeInt = 20,
         stages: Optional[dict[str, Optional[str]]] = None,
         seed: int = 0,
         **kwargs: Any,

@@ -29,10 +29,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genexp.constraints import NonNegativeFloat, PositiveInt
 from genexp.errors import ConfigError
 from genexp.losses.gan import generator_loss
 from genexp.models.adversarial import AdversarialModule
-from genexp.models.components.cluster_latents import LATENT_SETTINGS, ClusterLatents
+from genexp.models.components.cluster_latents import LATENT_SETTINGS, ClusterLatents, LatentSetting
 from genexp.models.components.staging import Stage, StagedModel, freeze, train_tensor
 
 
@@ -55,11 +56,11 @@ class SCGAN(StagedModel, AdversarialModule):
         mappers: Callable[..., nn.Module],
         g_optimizer: Callable[..., torch.optim.Optimizer],
         d_optimizer: Callable[..., torch.optim.Optimizer],
-        num_clusters: int = 8,
-        latent_model: str = "mapping",
-        rec_weight: float = 1.0,
-        gen_weight: float = 1.0,
-        orth_weight: float = 100.0,
+        num_clusters: PositiveInt = 8,
+        latent_model: LatentSetting = "mapping",
+        rec_weight: NonNegativeFloat = 1.0,
+        gen_weight: NonNegativeFloat = 1.0,
+        orth_weight: NonNegativeFloat = 100.0,
         stages: Optional[dict[str, Optional[str]]] = None,
         seed: int = 0,
         **kwargs: Any,

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from genexp.constraints import PositiveInt
 from genexp.errors import ConfigError
 from genexp.models.deterministic_ae import DeterministicAutoencoder
 
@@ -26,7 +27,7 @@ def sliced_wasserstein2(a: Tensor, b: Tensor, num_projections: int) -> Tensor:
 class SlicedWassersteinAE(DeterministicAutoencoder):
     """L = reconstruction + ``beta`` * SW_2^2(codes, prior draws of the same batch size)."""
 
-    def __init__(self, *args: Any, num_projections: int = 50, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, num_projections: PositiveInt = 50, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if num_projections < 1:
             raise ConfigError(f"model.num_projections must be >= 1, got {num_projections}")

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genexp.constraints import NonNegativeInt, PositiveInt
 from genexp.errors import ConfigError
 from genexp.losses.clustering import vade_kl
 from genexp.models.components.staging import Stage, StagedModel, fit_loss, train_tensor
@@ -38,8 +39,8 @@ class VaDE(StagedModel, VAE):
     def __init__(
         self,
         *args: Any,
-        pretrain_epochs: int = 10,
-        gmm_fit_n: Optional[int] = None,
+        pretrain_epochs: NonNegativeInt = 10,
+        gmm_fit_n: Optional[PositiveInt] = None,
         gmm_init_weights: bool = False,
         stages: Optional[dict[str, Optional[str]]] = None,
         seed: int = 0,

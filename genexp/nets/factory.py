@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Literal, Optional, Sequence, get_args
 
 from torch import nn
 
+from genexp.constraints import PositiveInt
 from genexp.errors import ConfigError
 from genexp.nets.conv import ConvDecoder, ConvEncoder
 from genexp.nets.layers import output_squash
 from genexp.nets.mlp import MLP
 
-ARCHS = ("auto", "mlp", "conv")
+Arch = Literal["auto", "mlp", "conv"]
+"""A net's ``arch``: an MLP, a conv net, or ``auto`` (conv for images of at least 16 px)."""
+ARCHS = get_args(Arch)
 
 
 def _is_conv_image(shape: Sequence[int]) -> bool:
@@ -34,9 +37,9 @@ def _resolve(arch: str, image_shape: Sequence[int]) -> str:
 def data_to_vector(
     in_shape: Sequence[int],
     out_dim: int,
-    arch: str = "auto",
-    hidden: Sequence[int] = (512, 256),
-    channels: Sequence[int] = (32, 64, 128),
+    arch: Arch = "auto",
+    hidden: Sequence[PositiveInt] = (512, 256),
+    channels: Sequence[PositiveInt] = (32, 64, 128),
     activation_name: Optional[str] = None,
     norm: Optional[str] = None,
     spectral_norm: bool = False,
@@ -53,9 +56,9 @@ def vector_to_data(
     in_dim: int,
     out_shape: Sequence[int],
     value_range: Optional[Sequence[float]] = None,
-    arch: str = "auto",
-    hidden: Sequence[int] = (256, 512),
-    channels: Sequence[int] = (128, 64, 32),
+    arch: Arch = "auto",
+    hidden: Sequence[PositiveInt] = (256, 512),
+    channels: Sequence[PositiveInt] = (128, 64, 32),
     activation_name: Optional[str] = None,
     norm: Optional[str] = None,
     squash: bool = True,

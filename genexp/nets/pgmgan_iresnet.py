@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genexp.errors import ConfigError
+
 
 class SoftSpectralConv2d(nn.Module):
     """A stride-1 conv whose weight is scaled to operator norm <= ``coeff`` at its input shape.
@@ -132,8 +134,9 @@ class InvertibleResNet(nn.Module):
             layers: list[nn.Module] = []
             if s > 0:
                 if side % 2:
-                    raise ValueError(
-                        f"cannot squeeze a {side}-px map: use fewer stages for {list(in_shape)} images"
+                    raise ConfigError(
+                        f"partitioner backbone: cannot squeeze a {side}-px map: use fewer stages "
+                        f"(shorter blocks list) for {list(in_shape)} images"
                     )
                 layers.append(nn.PixelUnshuffle(2))
                 channels, side = channels * 4, side // 2

@@ -3,24 +3,27 @@ subspaces (SC-GAN spec §3; EigenGAN's ``SubspaceLayer`` as in the authors' Info
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Literal, Optional, Sequence, get_args
 
 import torch
 from torch import Tensor, nn
 
+from genexp.constraints import PositiveInt
+from genexp.errors import ConfigError
 from genexp.nets.mlp import _numel
 
-BASIS_SCALE_INITS = ("eigengan", "ones")
+BasisScaleInit = Literal["eigengan", "ones"]
+BASIS_SCALE_INITS = get_args(BasisScaleInit)
 
 
 class SubspaceLayer(nn.Module):
     """phi = (L * z) @ U + mu with an orthogonally initialised basis U (n_basis x dim), learnable
     scales L and offset mu (0 at init). ``scale_init``: ``eigengan`` = [3n, ..., 6, 3], ``ones``."""
 
-    def __init__(self, dim: int, n_basis: int, scale_init: str = "ones") -> None:
+    def __init__(self, dim: int, n_basis: int, scale_init: BasisScaleInit = "ones") -> None:
         super().__init__()
         if scale_init not in BASIS_SCALE_INITS:
-            raise ValueError(f"scale_init must be one of {BASIS_SCALE_INITS}, got {scale_init!r}")
+            raise ConfigError(f"scale_init must be one of {list(BASIS_SCALE_INITS)}, got {scale_init!r}")
         self.U = nn.Parameter(nn.init.orthogonal_(torch.empty(n_basis, dim)))
         scales = (
             3.0 * torch.arange(n_basis, 0, -1).float() if scale_init == "eigengan" else torch.ones(n_basis)
@@ -52,10 +55,10 @@ class EigenMLP(nn.Module):
         in_dim: int,
         out_shape: Sequence[int],
         value_range: Optional[Sequence[float]] = None,
-        hidden: int = 256,
-        num_layers: int = 3,
-        n_basis: int = 6,
-        scale_init: str = "ones",
+        hidden: PositiveInt = 256,
+        num_layers: PositiveInt = 3,
+        n_basis: PositiveInt = 6,
+        scale_init: BasisScaleInit = "ones",
         negative_slope: float = 0.2,
     ) -> None:
         super().__init__()

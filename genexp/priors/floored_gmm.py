@@ -5,14 +5,17 @@ floor."""
 from __future__ import annotations
 
 import math
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
 
+from genexp.constraints import NonNegativeFloat, PositiveInt
 from genexp.errors import ConfigError
 from genexp.priors.gmm import GMMPrior
 
-FLOOR_MODES = ("code", "consistent")
+FloorMode = Literal["code", "consistent"]
+FLOOR_MODES = get_args(FloorMode)
 
 
 class FlooredGMMPrior(GMMPrior):
@@ -26,12 +29,12 @@ class FlooredGMMPrior(GMMPrior):
 
     def __init__(
         self,
-        dim: int,
-        num_components: int = 10,
-        std_floor: float = 0.5,
-        floor_mode: str = "code",
+        dim: PositiveInt,
+        num_components: PositiveInt = 10,
+        std_floor: NonNegativeFloat = 0.5,
+        floor_mode: FloorMode = "code",
         mean_norm: float = 1.0,
-        init: str = "orthogonal",
+        init: Literal["orthogonal", "normal"] = "orthogonal",
         init_logvar: float = 1.0,
         learn_means: bool = True,
         learn_logvars: bool = True,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
+from genexp.constraints import NonNegativeFloat, PositiveInt
 from genexp.errors import ConfigError
 from genexp.losses.gaussian import diag_gaussian_log_prob
 
@@ -25,15 +27,15 @@ class GMMPrior(nn.Module):
 
     def __init__(
         self,
-        dim: int,
-        num_components: int = 10,
+        dim: PositiveInt,
+        num_components: PositiveInt = 10,
         learn_means: bool = True,
         learn_logvars: bool = True,
         learn_weights: bool = False,
-        init: str = "orthogonal",
+        init: Literal["orthogonal", "normal"] = "orthogonal",
         mean_scale: float = 1.0,
         init_logvar: float = 0.0,
-        min_std: float = 1e-3,
+        min_std: NonNegativeFloat = 1e-3,
         seed: int = 0,
     ) -> None:
         super().__init__()

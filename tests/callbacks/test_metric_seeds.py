@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import pytest
 import torch
 from helpers.configs import compose_train
 from helpers.metric_fixtures import ClassImages, ImageAutoencoder
+from helpers.trainers import bare_trainer
 
 from genexp.callbacks.default_metrics import select_metrics
 from genexp.callbacks.entropy_metrics import LatentEntropy
@@ -23,16 +23,7 @@ def _values(tmp_path: Path, cb: Any, dm: Any = None, model: Any = None) -> dict[
     out: dict[str, Any] = {}
     original = cb.run
     cb.run = lambda t, m, stage: out.update(original(t, m, stage) or {}) or out
-    trainer = L.Trainer(
-        accelerator="cpu",
-        devices=1,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        default_root_dir=str(tmp_path),
-        callbacks=[cb],
-    )
+    trainer = bare_trainer(tmp_path, [cb])
     trainer.test(model or ImageAutoencoder(), datamodule=dm or ClassImages(n=400), verbose=False)
     return out
 

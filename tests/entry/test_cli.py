@@ -1,5 +1,7 @@
 """The command line: the default experiment, priors, loggers, help and config views, presets.
-(Every model's own CLI smoke test is tests/models/test_every_model.py.)"""
+Smoke tests of the entry point: they check that runs finish and write what they should; the
+correctness of objectives and metrics is tested in tests/models and tests/callbacks. (Every model's
+own CLI smoke test is tests/models/test_every_model.py.)"""
 
 from __future__ import annotations
 

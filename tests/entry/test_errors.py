@@ -17,8 +17,8 @@ BAD = [
     (["dataset.batch_size=0"], "dataset.batch_size=0 is invalid"),
     (["trainer.max_epochs=ten"], "trainer.max_epochs='ten' is invalid"),
     (["resume=/no/such/file.ckpt"], "no checkpoint at"),
-    (["model=vae", "model.likelihood=poisson"], "unknown likelihood 'poisson'"),
-    (["model=gan", "model.loss=wgan"], "unknown GAN loss 'wgan'"),
+    (["model=vae", "model.likelihood=poisson"], "model.likelihood='poisson' is invalid: it must be one of"),
+    (["model=gan", "model.loss=wgan"], "model.loss='wgan' is invalid: it must be one of 'non_saturating'"),
 ]
 
 
@@ -57,9 +57,9 @@ def test_full_error_env_shows_traceback(genexp_cli, monkeypatch) -> None:
     assert run.returncode != 0 and "Traceback" in run.stderr
 
 
-def test_finite_loss_guard_raises_on_nan() -> None:
+def test_finite_loss_guard_raises_on_nan(tmp_path) -> None:
     class _T:
-        global_step, current_epoch = 12, 0
+        global_step, current_epoch, callbacks, default_root_dir = 12, 0, [], str(tmp_path)
 
     guard = FiniteLossGuard()
     guard.on_train_batch_end(_T(), None, {"loss": __import__("torch").tensor(1.0)}, None, 0)
@@ -79,9 +79,15 @@ def test_nan_loss_stops_run_and_keeps_last_good_checkpoint(genexp_cli, tmp_path)
     ]
     first = genexp_cli(*base)
     assert first.returncode == 0, first.stderr[-2000:]
+    prov = first.metrics()["provenance"]  # every run records where it came from
+    assert prov["command"].endswith(f"hydra.run.dir={first.run_dir}") and prov["device"] == "cpu"
+    assert (
+        prov["versions"]["lightning"] and prov["start_time"] <= prov["end_time"] and "commit" in prov["git"]
+    )
     last = first.run_dir / "checkpoints" / "last.ckpt"
     before = last.read_bytes()
     blown = genexp_cli(*base, "trainer.max_epochs=4", "+dataset.params.sigma=nan", f"resume={last}")
     assert blown.returncode == 2, blown.stderr[-2000:]
-    assert "loss became" in blown.stderr.strip().splitlines()[-1]
+    message = blown.stderr.strip().splitlines()[-1]
+    assert "loss became nan" in message and f"the last good checkpoint is kept in {last}" in message, message
     assert last.read_bytes() == before

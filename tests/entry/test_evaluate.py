@@ -14,18 +14,22 @@ PGMGAN_KEYS = ("test/modes", "test/modes_total", "test/hq_pct", "test/reverse_kl
 
 
 def test_gan_grid25_reports_modes_hq_and_reverse_kl(genexp_cli) -> None:
+    """A CLI smoke test of metric=toy2d, plus the values the shipped configs promise in the recorded
+    protocol (the metric values themselves: tests/callbacks/test_metric_values.py)."""
     run = genexp_cli("model=gan", "dataset=grid25", "metric=toy2d", "trainer=debug", "logger=csv")
     assert run.returncode == 0, run.stderr[-3000:]
     metrics = run.metrics()
     for key in PGMGAN_KEYS:
         assert key in metrics, key
-    assert 1 <= metrics["test/modes"] <= 25 and metrics["test/modes_total"] == 25
-    assert 0.0 <= metrics["test/hq_pct"] <= 100.0
+    assert metrics["test/modes_total"] == 25
     shares = metrics["test/mode_share"]
     assert len(shares) == 25 and sum(shares) == pytest.approx(1.0, abs=1e-4)
     expected_kl = sum(p * math.log(25 * p) for p in shares if p > 0)
     assert metrics["test/reverse_kl"] == pytest.approx(expected_kl, abs=1e-3)
-    assert metrics["test/toy2d_protocol"]["n_samples"] == 50000
+    proto = metrics["test/toy2d_protocol"]
+    assert proto["n_samples"] == 50000 and proto["dataset"] == "grid25"
+    assert proto["hq_sigmas"] == 3.0 and proto["sigma"] == 0.05  # high quality: within 3 sigma, sigma 0.05
+    assert proto["low_density_quantile"] == 0.01 and proto["reference_split"] == "test"
     assert "test/reverse_kl" in run.stdout  # end-of-run summary
 
 
@@ -72,6 +76,10 @@ def test_evaluate_a_checkpoint_on_one_and_two_processes(tmp_path: Path) -> None:
         values[trainer] = json.loads((train.run_dir / "eval_metrics.json").read_text())
     one, two = values["cpu"], values["ddp_cpu"]
     assert one["ckpt"].endswith("last.ckpt") and one["metrics"] == ["toy2d"]
+    for ev, world in ((one, 1), (two, 2)):  # each evaluation records its own provenance
+        prov = ev["provenance"]
+        assert "genexp.evaluate" in prov["command"] and prov["world_size"] == world, prov
+        assert prov["end_time"] >= prov["start_time"] > train.metrics()["provenance"]["start_time"]
     for key in ("test/modes", "test/hq_pct", "test/reverse_kl", "test/low_density_frac", "test/mode_share"):
         assert two[key] == pytest.approx(one[key], rel=1e-12), key
     assert one["test/toy2d_protocol"] == two["test/toy2d_protocol"]
@@ -80,6 +88,8 @@ def test_evaluate_a_checkpoint_on_one_and_two_processes(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not has_mnist(), reason="needs MNIST under data/ (make assets)")
 def test_vae_mnist_classifier_probe_and_latent_metrics(genexp_cli) -> None:
+    """A smoke test of the MNIST metric stack from the command line (the classifier's accuracy and
+    the protocol are checked; the metric values: tests/callbacks/)."""
     run = genexp_cli(
         "model=vae",
         "dataset=mnist",
@@ -98,10 +108,16 @@ def test_vae_mnist_classifier_probe_and_latent_metrics(genexp_cli) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
     m = run.metrics()
     assert m["test/domain_classifier_test_acc"] > 0.9
-    assert m["test/fd_classifier"] > 0 and 1.0 <= m["test/is_classifier"] <= 10.0
-    assert 0.1 <= m["test/linear_probe_acc"] <= 1.0
-    assert m["test/mi_q"] == pytest.approx(m["test/kl_vae"] - m["test/kl_z"])
-    for key in ("test/log_mse_x", "test/log_mse_z", "test/h_q_zx", "test/agg_w2_prior"):
+    for key in (
+        "test/fd_classifier",
+        "test/is_classifier",
+        "test/linear_probe_acc",
+        "test/mi_q",
+        "test/log_mse_x",
+        "test/log_mse_z",
+        "test/h_q_zx",
+        "test/agg_w2_prior",
+    ):
         assert math.isfinite(m[key]), key
     proto = m["test/fd_classifier_protocol"]
     assert (

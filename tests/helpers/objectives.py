@@ -10,11 +10,18 @@ same SGD update to ``ref``. At the end :func:`assert_same_params` says the two m
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
+from omegaconf import OmegaConf
 from torch import Tensor, nn
+
+from genexp.config import CONFIG_DIR
+
+LOG_2PI = math.log(2 * math.pi)
 
 
 @dataclass
@@ -132,3 +139,31 @@ def assert_terms_distinct(terms: dict[str, Tensor], minimum: float = 1e-2) -> No
     items = sorted(values.items(), key=lambda kv: abs(kv[1]))
     for (ka, a), (kb, b) in zip(items[:-1], items[1:]):
         assert abs(abs(a) - abs(b)) > minimum * 0.1, f"terms {ka} and {kb} have the same size"
+
+
+# -- the spec's losses, written out ---------------------------------------------------------------
+
+
+def d_loss(name: str, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """The discriminator's hinge or non-saturating (logistic) loss."""
+    if name == "hinge":
+        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+    return -F.logsigmoid(real_logits).mean() - F.logsigmoid(-fake_logits).mean()
+
+
+def g_loss(name: str, fake_logits: Tensor) -> Tensor:
+    """The generator's hinge (-D) or non-saturating (-log sigmoid D) loss."""
+    return -fake_logits.mean() if name == "hinge" else -F.logsigmoid(fake_logits).mean()
+
+
+def encoder_nll(z: Tensor, mu: Tensor, logvar: Tensor, data_dim: int) -> Tensor:
+    """Thesis eq. 6.1 / 7.13 per sample, averaged over the batch, divided by dim(x)."""
+    per_dim = 0.5 * (LOG_2PI + logvar) + (z - mu).pow(2) / (2 * logvar.exp())
+    return per_dim.sum(1).mean() / data_dim
+
+
+def model_yaml(name: str) -> dict[str, Any]:
+    """A shipped model YAML's values, with its ``defaults`` parent (one) merged in."""
+    cfg = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "model" / f"{name}.yaml"))
+    parents = [d for d in cfg.pop("defaults", []) if d != "_self_"]
+    return {**(model_yaml(parents[0]) if parents else {}), **cfg}

@@ -14,6 +14,7 @@ import pytest
 import torch
 from helpers.cli import ROOT, has_mnist, run_genexp
 from helpers.metric_fixtures import ClassImages, ImageAutoencoder, class_images
+from helpers.trainers import bare_trainer
 from torch_fidelity.utils import create_feature_extractor
 
 from genexp.callbacks.classifier_metrics import DomainClassifierMetrics, classifier_data
@@ -92,16 +93,7 @@ def test_per_channel_training_on_stacked_bands(tmp_path) -> None:
 
 # -- the classifier is part of the protocol, not of the run (issue #21) ----------------------------
 def _trainer(tmp_path: Path, callbacks: list) -> L.Trainer:
-    return L.Trainer(
-        accelerator="cpu",
-        devices=1,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        default_root_dir=str(tmp_path),
-        callbacks=callbacks,
-    )
+    return bare_trainer(tmp_path, callbacks)
 
 
 def _values(tmp_path: Path, cb: Any, dm: Any, model: Any) -> dict[str, Any]:

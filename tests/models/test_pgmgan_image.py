@@ -9,6 +9,7 @@ import torch
 from helpers.cli import has_mnist
 
 from genexp.data.augment import ImageAugment
+from genexp.errors import ConfigError
 from genexp.models.components.scan_partitioner import ScanPartitioner, mine_neighbors
 from genexp.nets.pgmgan_iresnet import InvertibleResNet, SoftSpectralConv2d
 from genexp.nets.pgmgan_projection import ConditionalResNetGenerator, ProjectionDiscriminator
@@ -41,7 +42,7 @@ def test_invertible_resnet_shapes_and_blocks_are_contractive_residuals() -> None
     psi = lambda v: block.psi(block.pre(v))  # noqa: E731
     lip = (psi(h) - psi(g)).flatten(1).norm(dim=1) / (h - g).flatten(1).norm(dim=1)
     assert lip.max().item() < 0.9  # Lip(psi) <= 0.9^3 (ELU is 1-Lipschitz)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="cannot squeeze a 3-px map"):  # a user's config error: one line
         InvertibleResNet((3, 6, 6), 10, blocks=(1, 1, 1), width=4)
 
 

@@ -33,9 +33,14 @@ def test_eigen_generator_uses_its_noise_and_zero_noise_is_fixed() -> None:
     g = EigenMLP(8, (2,), hidden=16, num_layers=3, n_basis=4, scale_init="eigengan")
     assert torch.equal(g.subspaces[0].L.data, torch.tensor([12.0, 9.0, 6.0, 3.0]))
     eps = torch.randn(5, 8)
-    fixed = g.zero_noise(5)
-    assert fixed.shape == (5, 3, 4)
-    assert torch.equal(g(eps, fixed), g(eps, fixed))
+    fixed, noise = g.zero_noise(5), torch.randn(5, 3, 4)
+    assert torch.equal(fixed, torch.zeros(5, 3, 4))
+    recon, gen = g(eps, fixed), g(eps, noise)
+    with torch.no_grad():
+        for sub in g.subspaces:
+            sub.U.mul_(2.0)
+    # zero noise: phi_l = mu_l, so the bases do not enter reconstruction mode; random noise uses them
+    assert torch.equal(g(eps, fixed), recon) and not torch.allclose(g(eps, noise), gen)
     assert not torch.allclose(g(eps), g(eps))
 
 

@@ -8,7 +8,7 @@ M_i(omega), omega ~ N(0, I) (SC-GAN proper); ``data`` (d) the latent of a random
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Literal, Optional, Sequence, get_args
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +17,9 @@ from torch import Tensor, nn
 from genexp.losses.gan import discriminator_loss, generator_loss
 from genexp.nets.scgan_batched import BatchedMLP
 
-LATENT_SETTINGS = ("gaussian", "centers", "mapping", "data")
+LatentSetting = Literal["gaussian", "centers", "mapping", "data"]
+"""Where generative-mode latents come from (SC-GAN's ``latent_model``)."""
+LATENT_SETTINGS = get_args(LatentSetting)
 
 
 class ClusterLatents(nn.Module):
