@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from helpers.cli import cli_env, run_genexp
+from helpers.cli import checkpoint_step, cli_env, run_and_kill, run_genexp
 
 ARGS = [
     "model=vae",
@@ -29,26 +26,16 @@ ARGS = [
 ]
 
 
-def _ckpt_step(path: Path) -> int:
-    return int(torch.load(path, map_location="cpu", weights_only=False)["global_step"])
+_ckpt_step = checkpoint_step
 
 
 @pytest.mark.slow
 def test_sigkill_then_resume_matches_uninterrupted_steps(tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "genexp", *ARGS, f"hydra.run.dir={run_dir}"]
-    proc = subprocess.Popen(
-        cmd, cwd=tmp_path, env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
     last = run_dir / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        if last.exists() and _ckpt_step(last) >= 400:
-            break
-        time.sleep(0.2)
-    assert proc.poll() is None, "the run ended before it could be killed; raise max_steps"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    run_and_kill(
+        tmp_path, [*ARGS, f"hydra.run.dir={run_dir}"], lambda: last.exists() and _ckpt_step(last) >= 400
+    )
     killed_at = _ckpt_step(last)
     assert 400 <= killed_at < 3000
     assert not (run_dir / "metrics.json").exists()
@@ -107,17 +94,8 @@ STAGED = [
 @pytest.mark.slow
 def test_a_staged_run_killed_after_its_first_stage_does_not_redo_it(tmp_path: Path) -> None:
     run_dir = tmp_path / "staged"
-    cmd = [sys.executable, "-m", "genexp", *STAGED, f"hydra.run.dir={run_dir}"]
-    proc = subprocess.Popen(
-        cmd, cwd=tmp_path, env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
     artefact = run_dir / "stages" / "autoencoder.pt"
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None and not artefact.exists():
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before its first stage was done"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    run_and_kill(tmp_path, [*STAGED, f"hydra.run.dir={run_dir}"], artefact.exists)
     assert artefact.exists() and not (run_dir / "metrics.json").exists()
     had_checkpoint = (run_dir / "checkpoints" / "last.ckpt").exists()
     made = artefact.stat().st_mtime_ns

@@ -4,15 +4,10 @@ and sweeps that validate every job first, go on past a failing job and continue 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers.cli import cli_env, run_genexp
+from helpers.cli import checkpoint_step, run_and_kill, run_genexp
 from omegaconf import DictConfig, OmegaConf
 
 TINY = ["dataset=grid25", "dataset.n_train=500", "trainer=smoke", "logger=none", "metric=none"]
@@ -117,31 +112,13 @@ def _summary(sweep_dir: Path) -> list[dict]:
     return json.loads((sweep_dir / "sweep_summary.json").read_text())["jobs"]
 
 
-def _ckpt_step(path: Path) -> int:
-    """The checkpoint's step, or -1 while it cannot be read (being written)."""
-    import torch
-
-    try:
-        return int(torch.load(path, map_location="cpu", weights_only=False)["global_step"])
-    except Exception:  # noqa: BLE001 - a half-written file: try again
-        return -1
+_ckpt_step = checkpoint_step
 
 
 def _start_and_kill(tmp_path: Path, args: list[str], ckpt: Path, min_step: int) -> int:
     """Start ``python -m genexp -m <args>``, SIGKILL it once ``ckpt`` holds ``min_step`` steps;
     return the checkpoint's step."""
-    cmd = [sys.executable, "-m", "genexp", "-m", *args]
-    proc = subprocess.Popen(
-        cmd, cwd=tmp_path, env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        if ckpt.exists() and _ckpt_step(ckpt) >= min_step:
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the sweep ended before it could be killed; raise its max_steps"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    run_and_kill(tmp_path, ["-m", *args], lambda: ckpt.exists() and _ckpt_step(ckpt) >= min_step)
     return _ckpt_step(ckpt)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,3 +60,29 @@ def run_genexp(
 def has_mnist() -> bool:
     """Whether `make assets` has written MNIST under data/."""
     return (ROOT / "data" / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+
+def checkpoint_step(path: Path) -> int:
+    """The ``global_step`` stored in a Lightning checkpoint, or -1 while it cannot be read (a
+    half-written file)."""
+    import torch
+
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=False)["global_step"])
+    except Exception:  # noqa: BLE001 - a file being written: the caller tries again
+        return -1
+
+
+def run_and_kill(tmp_path: Path, args: list[str], ready: Callable[[], bool], timeout: float = 240) -> None:
+    """Start ``python -m genexp <args>`` and SIGKILL it as soon as ``ready()`` is true; fails if
+    the process ends first (give it more steps)."""
+    cmd = [sys.executable, "-m", "genexp", *args]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None and not ready():
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed; give it more steps"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
