@@ -128,6 +128,8 @@ def build_run(
     Loggers are built last, so a config error in the model or a callback creates no logger run."""
     datamodule = instantiate(cfg.dataset, "dataset")
     model = instantiate(cfg.model, "model")
+    if hasattr(model, "set_run_options"):  # the run's ``compile`` / ``channels_last`` (train.yaml)
+        model.set_run_options(bool(cfg.get("compile", False)), bool(cfg.get("channels_last", False)))
     callbacks = build_callbacks(cfg, record, groups)
     loggers = build_loggers(cfg, wandb_id) if with_loggers else []
     trainer = instantiate(

@@ -45,6 +45,8 @@ def run_options(
     resume: Optional[str] = None,
     test_after_fit: bool = True,
     optimized_metric: Optional[str] = None,
+    compile: bool = False,
+    channels_last: bool = False,
 ) -> None:
     """The root keys of ``configs/train.yaml`` besides the groups; checked like a target's."""
 

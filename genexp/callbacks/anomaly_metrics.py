@@ -17,7 +17,9 @@ class AnomalyMetrics(MetricCallback):
     ``split``, plus ``anomaly_protocol`` (outlier classes, inlier/outlier counts).
 
     ``outlier_classes``: the classes that count as outliers; default the datamodule's
-    ``outlier_classes`` attribute (the class it held out of training).
+    ``outlier_classes`` attribute (the class it held out of training). A model whose score is a
+    sum of parts (``anomaly_score_terms(x)``: name -> per-row part, e.g. LC-VaDE's IAS terms) also
+    gets ``auroc_<name>`` / ``auprc_<name>`` of each part alone.
     """
 
     default_name = "anomaly"
@@ -57,19 +59,25 @@ class AnomalyMetrics(MetricCallback):
     def collect(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Any:
         """Scores and labels of the split, gathered."""
         x, y = labelled_split(datamodule_of(trainer), [self.split], self.n)
-        return self.gather_rows(
-            trainer,
-            pl_module,
-            x,
-            y,
-            lambda xb, yb: {"score": pl_module.anomaly_score(xb).double().reshape(-1), "y": yb.long()},
-        )
+        with_terms = has_capability(pl_module, "anomaly_score_terms")
+
+        def rows(xb: Any, yb: Any) -> dict[str, Any]:
+            out = {"score": pl_module.anomaly_score(xb).double().reshape(-1), "y": yb.long()}
+            if with_terms:
+                terms = pl_module.anomaly_score_terms(xb)
+                out.update({f"term_{k}": v.double().reshape(-1) for k, v in terms.items()})
+            return out
+
+        return self.gather_rows(trainer, pl_module, x, y, rows)
 
     def score(self, collected: Any, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         """AUROC, AUPRC and the protocol."""
         classes = self._classes(datamodule_of(trainer))
         is_out = outlier_labels(collected["y"], classes)
         out: dict[str, Any] = anomaly_scores(collected["score"], is_out)
+        for key, values in collected.items():  # the score's parts, each scored alone
+            if key.startswith("term_"):
+                out.update({f"{k}_{key[5:]}": v for k, v in anomaly_scores(values, is_out).items()})
         out["anomaly_protocol"] = {
             "split": self.split,
             "outlier_classes": classes,

@@ -16,10 +16,11 @@ from genexp.callbacks.feature_metrics import FeatureMetrics
 from genexp.callbacks.metric_base import datamodule_of
 from genexp.metrics import classifier_extractor as ce
 from genexp.metrics import domain_classifier as dc
-from genexp.metrics import fidelity, reference_cache
+from genexp.metrics import reference_cache
 from genexp.metrics.fidelity import ExtractorSpec
 
-KNOWN = ("fd", "is", "modes")
+KNOWN = ("fd", "is", "modes", "prdc", "fd_inf")
+TO_FIDELITY = {"fd": "fid", "is": "is", "prdc": "prdc", "fd_inf": "fd_inf"}
 log = logging.getLogger(__name__)
 
 Labelled = tuple[Tensor, Tensor]
@@ -66,8 +67,10 @@ class DomainClassifierMetrics(FeatureMetrics):
     labelled official train split (cached in ``<cache_dir>/domain_classifier/``).
 
     ``metrics`` among ``fd`` (key ``fd_classifier``: Fréchet distance of the pre-logit features),
-    ``is`` (``is_classifier``, ``is_classifier_std``) and ``modes`` (``modes``, ``modes_total``,
-    ``reverse_kl_log10`` of the predicted-class histogram). Also recorded:
+    ``is`` (``is_classifier``, ``is_classifier_std``), ``modes`` (``modes``, ``modes_total``,
+    ``reverse_kl_log10`` of the predicted-class histogram), ``prdc`` (``precision_classifier``,
+    ``recall_classifier``, ``density_classifier``, ``coverage_classifier``) and ``fd_inf``
+    (``fd_inf_classifier``, ``fd_inf_classifier_slope``, ``fd_inf_classifier_points``). Also recorded:
     ``domain_classifier_test_acc`` and ``<name>_protocol``. These are never Inception numbers.
 
     ``per_channel`` (default: auto, true for datasets whose name contains "stacked") classifies
@@ -84,7 +87,7 @@ class DomainClassifierMetrics(FeatureMetrics):
     """
 
     default_name = "fd_classifier"
-    needs_reference_for = frozenset({"fd"})
+    needs_reference_for = frozenset({"fd", "prdc", "fd_inf"})
 
     def __init__(
         self,
@@ -177,24 +180,16 @@ class DomainClassifierMetrics(FeatureMetrics):
     def score(self, collected: Any, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         """``fd_classifier``, ``is_classifier``, mode coverage, classifier accuracy and protocol."""
         spec, gen, ref = collected
-        out: dict[str, Any] = {}
-        wanted = {"fd": "fid", "is": "is"}
-        scores = fidelity.fidelity_scores(
-            gen,
-            ref or gen,
-            spec,
-            [wanted[m] for m in self.active if m in wanted],
-            seed=self.seed,
-            **self.score_kwargs,
-        )
-        if "fid" in scores:
-            out["fd_classifier"] = scores["fid"]
-        if "is" in scores:
-            out["is_classifier"], out["is_classifier_std"] = scores["is"], scores["is_std"]
+        wanted = [TO_FIDELITY[m] for m in self.active if m in TO_FIDELITY]
+        out = self.scores(trainer, spec, (gen, ref), wanted, tag="_classifier")
         if "modes" in self.active:
             out.update(dc.classifier_modes(gen[spec.logits_layer]))
         out["domain_classifier_test_acc"] = self._info.get("test_acc")
         proto = self.protocol(spec, ref)
-        proto.update(ce.classifier_protocol(self._classifier["path"], self._classifier["config"], self._info))
+        proto.update(self.classifier_record())
         out[f"{self.name}_protocol"] = proto
         return out
+
+    def classifier_record(self) -> dict[str, Any]:
+        """The loaded classifier's part of the protocol: its file, sha256, seed, recipe, accuracy."""
+        return ce.classifier_protocol(self._classifier["path"], self._classifier["config"], self._info)

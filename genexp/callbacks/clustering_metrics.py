@@ -13,14 +13,21 @@ from genexp.metrics.clustering import clustering_scores
 
 
 def labelled_split(dm: Any, splits: Sequence[str], n: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The concatenated (x, y) of ``splits`` (the first ``n`` of each); raises if labels are missing."""
+    """The concatenated labelled (x, y) of ``splits`` (of the first ``n`` of each); rows whose label
+    is negative (unlabelled: STL-10's extra images, ``dataset.labelled=n``) are left out; raises if
+    labels are missing."""
     xs, ys = [], []
     for split in splits:
         x, y = dm.get_data(split, n)
         if y is None:
             raise ValueError(f"split {split!r} of {dm.name!r} has no labels")
+        keep = y >= 0
+        if not bool(keep.all()):
+            x, y = x[keep], y[keep]
         xs.append(x)
         ys.append(y)
+    if sum(len(y) for y in ys) == 0:
+        raise ValueError(f"splits {list(splits)} of {dm.name!r} have no labelled rows")
     return torch.cat(xs), torch.cat(ys)
 
 

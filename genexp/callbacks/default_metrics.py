@@ -37,9 +37,11 @@ def select_metrics(
     """The metric callbacks that fit ``dm`` (kind, name, labels) and ``model`` (capabilities).
 
     - 2-D points: :class:`Toy2DMetrics`.
-    - 1-channel labelled images: ``fd_classifier``/``is_classifier``; Stacked-MNIST also mode
-      coverage. Inception FID/KID when ``inception`` is true, or ``auto`` on a GPU with usable
-      weights (on this CPU 10k images take about an hour; see docs/benchmarks.md).
+    - 1-channel labelled images: ``fd_classifier``/``is_classifier`` with precision/recall/
+      density/coverage and FD∞ from the same classifier features (``*_classifier`` keys);
+      Stacked-MNIST also mode coverage. Inception FID/KID/precision/recall/density/coverage/FID∞
+      when ``inception`` is true, or ``auto`` on a GPU with usable weights (on this CPU 10k images
+      take about an hour; see docs/benchmarks.md).
     - ``cluster`` + labels: clustering; ``anomaly_score`` + outlier classes: anomaly;
       ``encode_distribution``: latent diagnostics; ``encode`` + labels: linear probe;
       ``reconstruct``: reconstruction error; light curves with ``decode_at``: decoder diagnostics.
@@ -56,7 +58,7 @@ def select_metrics(
     if kind == "image" and can_sample:
         stacked = "stacked" in str(dm.name).lower()
         if labelled and (dm.shape[0] == 1 or stacked):
-            metrics = ["fd", "is", "modes"] if stacked else ["fd", "is"]
+            metrics = ["fd", "is", "prdc", "fd_inf"] + (["modes"] if stacked else [])
             chosen.append(
                 DomainClassifierMetrics(
                     metrics=metrics,
@@ -74,7 +76,7 @@ def select_metrics(
         if use_inception:
             chosen.append(
                 InceptionMetrics(
-                    metrics=["fid", "kid"],
+                    metrics=["fid", "kid", "prdc", "fd_inf"],
                     weights_path=weights_path,
                     n_samples=n_samples,
                     seed=seed,

@@ -77,10 +77,20 @@ class ScalarHistory(L.Callback):
             self._append(trainer, "val", values)
 
     def _append(self, trainer: L.Trainer, stage: str, values: dict[str, float]) -> None:
-        path = self._path or run_record(trainer).folder_of(trainer) / self.file_name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        row = {"stage": stage, "step": int(trainer.global_step), "epoch": int(trainer.current_epoch)}
-        row["time"] = round(time.time(), 3)
-        row.update(values)
-        with open(path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_history_row(trainer, stage, values, self._path or self.file_name)
+
+
+def append_history_row(
+    trainer: L.Trainer, stage: str, values: Mapping[str, Any], file: Path | str = HISTORY_FILE
+) -> None:
+    """Append one row (``stage``, ``step``, ``epoch``, ``time`` and the finite scalars of ``values``)
+    to the run's history file (a relative ``file`` is taken in the run folder); call on rank 0."""
+    path = Path(file)
+    if not path.is_absolute():
+        path = run_record(trainer).folder_of(trainer) / path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    row: dict[str, Any] = {"stage": stage, "step": int(trainer.global_step)}
+    row.update(epoch=int(trainer.current_epoch), time=round(time.time(), 3))
+    row.update(_scalars(values))
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")

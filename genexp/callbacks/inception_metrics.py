@@ -8,10 +8,10 @@ from typing import Any
 import lightning as L
 
 from genexp.callbacks.feature_metrics import FeatureMetrics
-from genexp.metrics import fidelity, weight_files
+from genexp.metrics import fidelity, full_inception, weight_files
 from genexp.metrics.fidelity import ExtractorSpec
 
-KNOWN = ("fid", "kid", "prd", "is")
+KNOWN = ("fid", "kid", "prd", "is", "prdc", "fd_inf")
 _WEIGHTS_MEMO: dict[str, tuple[str | None, bool]] = {}
 
 
@@ -28,17 +28,20 @@ def weights_status(path: str | None) -> tuple[str | None, bool]:
 
 class InceptionMetrics(FeatureMetrics):
     """``metrics`` among ``fid`` (key ``fid``), ``kid`` (``kid``, ``kid_std``), ``prd``
-    (``precision``, ``recall``, ``f_score``) and ``is`` (``is``, ``is_std``), with the Inception
-    weights at ``weights_path``, plus ``<name>_protocol``.
+    (``precision``, ``recall``, ``f_score``), ``is`` (``is``, ``is_std``), ``prdc`` (``precision``,
+    ``recall``, ``density``, ``coverage``) and ``fd_inf`` (``fid_inf``, ``fid_inf_slope``,
+    ``fid_inf_points``; plot ``samples/<name>_fd_vs_n.png``), with the Inception weights at
+    ``weights_path``, plus ``<name>_protocol``.
 
     Without usable weights the callback logs why, once, and records nothing. IS is refused (and
     the others still run) when the weights have no logits layer, like the offline file ``make
-    assets`` converts, whose ``fc`` is zero: the score would be 1 whatever the images.
+    assets`` converts, whose ``fc`` is zero: the score would be 1 whatever the images. The refusal
+    is one line saying how to get torch-fidelity's full weights (:mod:`genexp.metrics.full_inception`).
     ``extractor="tiny"`` swaps in the small test extractor (:class:`TinyFeatureExtractor`).
     """
 
     default_name = "fid"
-    needs_reference_for = frozenset({"fid", "kid", "prd"})
+    needs_reference_for = frozenset({"fid", "kid", "prd", "prdc", "fd_inf"})
 
     def __init__(
         self,
@@ -58,23 +61,22 @@ class InceptionMetrics(FeatureMetrics):
         self.extractor = extractor
 
     def skip_reason(self, trainer: L.Trainer, pl_module: L.LightningModule) -> str | None:
-        """No images/sampler, or no usable weights; drops IS (with a warning) if the weights lack logits."""
+        """No images/sampler, or no usable weights; drops IS (with a warning) if the weights lack
+        logits, or refuses with that one line when IS is all that was asked."""
         reason = self.image_skip_reason(trainer, pl_module)
         if reason is not None or self.extractor == "tiny":
             return reason
         problem, has_logits = weights_status(self.weights_path)
         if problem is not None:
-            return problem
+            return full_inception.is_refusal(self.weights_path, problem) if "is" in self.metrics else problem
         self.active = list(self.metrics)
         if "is" in self.active and not has_logits:
-            self.warn_once(
-                trainer,
-                f"IS refused: {self.weights_path} has no logits layer (its fc is zero or absent: "
-                "converted FID-only weights), so the Inception Score would be meaningless; "
-                "FID/KID/precision-recall are unaffected",
-            )
+            refusal = full_inception.is_refusal(self.weights_path)
+            if self.active == ["is"]:
+                return refusal
+            self.warn_once(trainer, f"{refusal} (FID/KID/precision-recall are unaffected)")
             self.active.remove("is")
-        return None if self.active else "no metric left to compute"
+        return None
 
     def extractor_spec(self, trainer: L.Trainer, pl_module: L.LightningModule) -> ExtractorSpec:
         """torch-fidelity's Inception with the configured weights (or the tiny test extractor)."""
@@ -85,8 +87,6 @@ class InceptionMetrics(FeatureMetrics):
     def score(self, collected: Any, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         """The requested scores and the protocol."""
         spec, gen, ref = collected
-        out: dict[str, Any] = fidelity.fidelity_scores(
-            gen, ref or gen, spec, self.active, seed=self.seed, **self.score_kwargs
-        )
+        out = self.scores(trainer, spec, (gen, ref), self.active)
         out[f"{self.name}_protocol"] = self.protocol(spec, ref)
         return out

@@ -15,7 +15,8 @@ from genexp.run_record import run_record
 
 class LightCurveMetrics(MetricCallback):
     """``recon_ce_first`` / ``recon_ce_last`` (the model's per-point reconstruction cross-entropy
-    of the first and last training epochs) and their relative drop ``recon_ce_drop``;
+    of the first and last training epochs; the first is the first pretraining epoch of a model
+    with a ``pretrain`` stage) and their relative drop ``recon_ce_drop``;
     ``sigma_corr`` (Pearson correlation of the predicted std and the true error over the observed
     points of ``split``); and the figure ``lightcurves_band`` with ``n_curves`` curves and the
     decoder's mean ± sigma at the observed phases."""

@@ -58,6 +58,8 @@ class MetricCallback(L.Callback):
         batch_size: rows per chunk (generation / encoding batch; also the DDP work unit).
         strict: re-raise errors instead of logging them (errors never pass silently under DDP).
         name: the metric's name in messages and in ``<name>_protocol`` / ``<name>_error`` keys.
+        key_prefix: put before every recorded key (``<stage>/<key_prefix><key>``), so a second
+            instance (e.g. on another split) can run beside the first.
     """
 
     default_name = "metric"
@@ -69,6 +71,7 @@ class MetricCallback(L.Callback):
         batch_size: PositiveInt = 500,
         strict: bool = False,
         name: str | None = None,
+        key_prefix: str = "",
     ) -> None:
         super().__init__()
         if every_n_epochs is not None and every_n_epochs < 0:
@@ -80,6 +83,7 @@ class MetricCallback(L.Callback):
         self.batch_size = int(batch_size)
         self.strict = bool(strict)
         self.name = name or self.default_name
+        self.key_prefix = str(key_prefix)
         self._warned: set[str] = set()
 
     # -- hooks ----------------------------------------------------------------------------------
@@ -131,7 +135,7 @@ class MetricCallback(L.Callback):
                 raise
             self._failed(trainer, stage, err)
             return None
-        values = {f"{stage}/{k}": v for k, v in values.items()}
+        values = {f"{stage}/{self.key_prefix}{k}": v for k, v in values.items()}
         run_record(trainer).record(trainer, values)
         return values
 

@@ -18,12 +18,15 @@ from torch import Tensor
 
 
 def _u(n: int, lo: float, hi: float, gen: torch.Generator) -> Tensor:
-    return lo + (hi - lo) * torch.rand(n, generator=gen)
+    return lo + (hi - lo) * torch.rand(n, generator=gen, device=gen.device)
 
 
 @dataclass
 class ImageAugment:
-    """Callable ``(x, generator) -> augmented x``; set a strength to 0 to switch its op off."""
+    """Callable ``(x, generator) -> augmented x``; set a strength to 0 to switch its op off.
+
+    Random parameters are drawn from the generator on its own device (give one on ``x``'s
+    device: no host-to-device copy per batch)."""
 
     crop_scale: tuple[float, float] = (0.2, 1.0)
     flip: bool = True
@@ -39,16 +42,19 @@ class ImageAugment:
         sx = (area * log_ratio.exp()).sqrt().clamp(max=1.0)
         sy = (area / log_ratio.exp()).sqrt().clamp(max=1.0)
         tx, ty = (1 - sx) * _u(n, -1, 1, gen), (1 - sy) * _u(n, -1, 1, gen)
-        flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0) if self.flip else torch.ones(n)
-        theta = torch.zeros(n, 2, 3)
+        if self.flip:
+            flip = torch.where(_u(n, 0, 1, gen) < 0.5, -1.0, 1.0)
+        else:
+            flip = torch.ones(n, device=gen.device)
+        theta = torch.zeros(n, 2, 3, device=gen.device)
         theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = sx * flip, tx, sy, ty
         grid = F.affine_grid(theta.to(dev), list(x.shape), align_corners=False)
         out = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
         if self.jitter > 0 and x.shape[1] == 3:
-            on = (torch.rand(n, generator=gen) < self.jitter_p).float()
+            on = (_u(n, 0, 1, gen) < self.jitter_p).float()
             out = self._jitter(out, on, gen)
         if self.grayscale_p > 0 and x.shape[1] == 3:
-            gray = (torch.rand(n, generator=gen) < self.grayscale_p).to(dev)
+            gray = (_u(n, 0, 1, gen) < self.grayscale_p).to(dev)
             out = torch.where(gray[:, None, None, None], out.mean(1, keepdim=True).expand_as(out), out)
         return out.clamp(-1, 1)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterator, Literal, Optional, Sequence, Union
 
 import lightning as L
 import torch
@@ -11,6 +11,24 @@ from torch import Tensor
 
 from genexp.constraints import PositiveInt
 from genexp.errors import ConfigError
+
+OnDevice = Union[bool, Literal["auto"]]
+"""``dataset.on_device``: keep the stored splits on the run's accelerator (``true``), never
+(``false``), or ``auto`` (on an accelerator when they fit, see :func:`fits_on_device`)."""
+
+AUTO_ON_DEVICE_MAX_BYTES = 4 * 2**30
+"""``on_device: auto`` moves at most this many bytes of stored splits to an accelerator..."""
+AUTO_ON_DEVICE_MEMORY_SHARE = 0.25
+"""... and at most this share of the device's memory (where torch reports it)."""
+
+
+def fits_on_device(nbytes: int, device: torch.device) -> bool:
+    """Whether ``nbytes`` of stored data may live on ``device`` under ``on_device: auto``."""
+    limit = AUTO_ON_DEVICE_MAX_BYTES
+    if device.type == "cuda":
+        total = torch.cuda.get_device_properties(device).total_memory
+        limit = min(limit, int(total * AUTO_ON_DEVICE_MEMORY_SHARE))
+    return nbytes <= limit
 
 
 def _rank_and_world() -> tuple[int, int]:
@@ -33,6 +51,11 @@ class TensorBatchLoader:
     :meth:`load_state_dict` on resume): the epoch whose permutation is in use and the batches of
     it the training loop has consumed (``progress``, set by the datamodule from its trainer, since
     Lightning fetches one batch ahead), so a resumed run continues mid-epoch with the same data.
+
+    ``to_device`` (the datamodule's ``dataset.on_device``) moves the stored tensors to the
+    accelerator once; batches are then indexed, and decoded by ``transform``, there (each epoch's
+    permutation is still drawn on the CPU, so the order is the same on every device, and copied
+    to the device once per epoch).
     """
 
     def __init__(
@@ -44,6 +67,7 @@ class TensorBatchLoader:
         drop_last: bool = True,
         seed: int = 0,
         transform: Optional[Callable[[Tensor], Tensor]] = None,
+        to_device: Optional[Callable[[Tensor], Tensor]] = None,
     ) -> None:
         if len(x) == 0:
             raise ConfigError(
@@ -56,6 +80,7 @@ class TensorBatchLoader:
         self.drop_last = drop_last and len(x) >= batch_size
         self.seed = seed
         self.transform = transform
+        self._x, self._y = (to_device(self.x), to_device(self.y)) if to_device else (self.x, self.y)
         self.epoch = 0
         self.progress: Optional[Callable[[], int]] = None
         self._iter_epoch = 0
@@ -102,7 +127,7 @@ class TensorBatchLoader:
         # each pass takes the next epoch's permutation when it starts: Lightning stops a pass after
         # len(self) batches without exhausting it, so code after the loop would never run
         self._iter_epoch = self.epoch
-        idx = self._indices()
+        idx = self._indices().to(self._x.device)
         if self.shuffle:
             self.epoch += 1
         n_batches = len(self)
@@ -110,8 +135,8 @@ class TensorBatchLoader:
         for b in range(start, n_batches):
             self._yielded = b + 1
             sel = idx[b * self.batch_size : (b + 1) * self.batch_size]
-            xb = self.x[sel]
-            yield (self.transform(xb) if self.transform is not None else xb), self.y[sel]
+            xb = self._x[sel]
+            yield (self.transform(xb) if self.transform is not None else xb), self._y[sel]
 
 
 class InMemoryDataModule(L.LightningDataModule):
@@ -124,6 +149,10 @@ class InMemoryDataModule(L.LightningDataModule):
     ``value_range`` (the (low, high) range of the data, e.g. (-1, 1) for images).
     Splits may be stored compactly (e.g. uint8); :meth:`decode_batch` turns a stored batch into
     the float tensors models see, and :meth:`get_data` returns a decoded split for metrics.
+    ``on_device`` (see :data:`OnDevice`): the loaders copy the stored splits to the trainer's
+    root device once and draw and decode batches there (no per-batch host-to-device copy);
+    ``auto`` does so on an accelerator when the splits fit (:func:`fits_on_device`), never on
+    the CPU. :meth:`get_data` (metrics, stages) always returns host tensors.
     """
 
     kind: str = "points"
@@ -137,8 +166,13 @@ class InMemoryDataModule(L.LightningDataModule):
         num_classes: Optional[int] = None,
         value_range: Optional[Sequence[float]] = None,
         seed: int = 0,
+        on_device: OnDevice = "auto",
     ) -> None:
         super().__init__()
+        if on_device not in (True, False, "auto"):
+            raise ConfigError(f"dataset.on_device must be true, false or auto, got {on_device!r}")
+        self.on_device = on_device
+        self._device_copies: dict[tuple[int, str], tuple[Tensor, Tensor]] = {}
         self.name = name
         self.shape = tuple(int(s) for s in shape)
         self.batch_size = int(batch_size)
@@ -176,6 +210,38 @@ class InMemoryDataModule(L.LightningDataModule):
             y = y[:n] if y is not None else None
         return self.decode_batch(x), y
 
+    def stored_bytes(self) -> int:
+        """The bytes of the stored splits (each tensor once)."""
+        self.setup()
+        tensors = {id(t): t for pair in self.splits.values() for t in pair if t is not None}
+        return sum(t.numel() * t.element_size() for t in tensors.values())
+
+    def batch_device(self) -> Optional[torch.device]:
+        """The device loaders draw batches on (see ``on_device``); None: on the host, copied to the
+        device by Lightning per batch."""
+        trainer = getattr(self, "trainer", None)
+        if self.on_device is False or trainer is None:
+            return None
+        device = trainer.strategy.root_device
+        if self.on_device == "auto" and (
+            device.type == "cpu" or not fits_on_device(self.stored_bytes(), device)
+        ):
+            return None
+        return device
+
+    def device_copy(self, t: Tensor, device: torch.device) -> Tensor:
+        """``t`` on ``device``, copied once per tensor and device (loaders of several splits, and
+        later fits, share the copy)."""
+        key = (id(t), str(device))
+        if key not in self._device_copies:  # keeps ``t`` alive, so its id is not reused
+            self._device_copies[key] = (t, t.to(device))
+        return self._device_copies[key][1]
+
+    def device_mover(self) -> Optional[Callable[[Tensor], Tensor]]:
+        """The ``to_device`` of this datamodule's loaders (None: batches stay on the host)."""
+        device = self.batch_device()
+        return None if device is None else (lambda t: self.device_copy(t, device))
+
     def track_progress(self, loader: TensorBatchLoader) -> TensorBatchLoader:
         """Let a training loader report the batches its trainer's loop has processed this epoch."""
         trainer = getattr(self, "trainer", None)
@@ -193,6 +259,7 @@ class InMemoryDataModule(L.LightningDataModule):
             drop_last=train,
             seed=self.seed,
             transform=self.decode_batch,
+            to_device=self.device_mover(),
         )
         return self.track_progress(loader) if train else loader
 

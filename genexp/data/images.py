@@ -18,7 +18,8 @@ from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 
 from genexp.constraints import NonNegativeInt, PositiveInt
-from genexp.data.base import InMemoryDataModule
+from genexp.data.base import InMemoryDataModule, OnDevice
+from genexp.data.label_protocols import check_classes, drop_classes, hide_labels
 from genexp.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,12 @@ class ImageDataModule(InMemoryDataModule):
       (monitoring only; use this for paper protocols that train on the full train set);
     - ``n_train`` keeps the first ``n_train`` training images; ``include_test_in_train`` appends
       the test split to train (clustering protocols that fit on train+test; labels stay
-      evaluation-only).
+      evaluation-only);
+    - ``outlier_classes`` removes those classes from train (and from a val split carved from
+      train): the leave-classes-out novelty protocol, the test split keeps every class and the
+      anomaly metric reads ``outlier_classes`` as its positives;
+    - ``labelled`` keeps the labels of only the first ``labelled`` training images (after the
+      cuts above) and sets the others to -1 (semi-supervised protocols; val and test keep theirs).
 
     Batches are decoded to float32 in ``value_range`` by :meth:`decode_batch`.
     With ``cache_dir`` set, the converted official splits are saved once under
@@ -122,6 +128,9 @@ class ImageDataModule(InMemoryDataModule):
         download: bool = False,
         cache_dir: Optional[str] = None,
         crop_size: Optional[PositiveInt] = None,
+        outlier_classes: Optional[Sequence[int]] = None,
+        labelled: Optional[PositiveInt] = None,
+        on_device: OnDevice = "auto",
     ) -> None:
         size = int(image_size or self.native_size or 0) or None
         expected = (self.channels, size, size) if size else None
@@ -142,6 +151,7 @@ class ImageDataModule(InMemoryDataModule):
             num_classes=num_classes,
             value_range=tuple(float(v) for v in value_range),
             seed=seed,
+            on_device=on_device,
         )
         self.root = Path(os.path.expanduser(str(root))) if root is not None else None
         self.image_size = size
@@ -153,6 +163,12 @@ class ImageDataModule(InMemoryDataModule):
         self.download = bool(download)
         self.cache_dir = Path(os.path.expanduser(str(cache_dir))) if cache_dir else None
         self._official: Optional[dict[str, Split]] = None
+        self.outlier_classes = None
+        if outlier_classes:
+            self.outlier_classes = check_classes(outlier_classes, num_classes, "dataset.outlier_classes")
+        if self.outlier_classes and self.include_test_in_train:
+            raise ConfigError("dataset.outlier_classes and include_test_in_train=true exclude each other")
+        self.labelled = int(labelled) if labelled is not None else None
 
     # -- what subclasses provide -------------------------------------------------------------
     def required_files(self) -> list[Path]:
@@ -231,11 +247,17 @@ class ImageDataModule(InMemoryDataModule):
             x_tr, y_tr = x_tr[:cut], _slice(y_tr, 0, cut)
         else:
             val = test
+        if self.outlier_classes:
+            x_tr, y_tr = drop_classes((x_tr, y_tr), self.outlier_classes, "train")
+            if val is not test:
+                val = drop_classes(val, self.outlier_classes, "val")
         if self.n_train is not None:
             x_tr, y_tr = x_tr[: self.n_train], _slice(y_tr, 0, self.n_train)
         if self.include_test_in_train:
             x_tr = torch.cat([x_tr, test[0]])
             y_tr = torch.cat([y_tr, test[1]]) if y_tr is not None and test[1] is not None else None
+        if self.labelled is not None:
+            x_tr, y_tr = hide_labels((x_tr, y_tr), self.labelled)
         return {"train": (x_tr, y_tr), "val": val, "test": test}
 
     def decode_batch(self, x: Tensor) -> Tensor:

@@ -1,9 +1,16 @@
 """Synthetic periodic variable stars (spec §P5): five class shapes, irregular heteroscedastic
-sampling, seeded. Returns raw (unfolded) curves; :mod:`genexp.data.lightcurves` folds them."""
+sampling, seeded. Returns raw (unfolded) curves; :mod:`genexp.data.lightcurves` folds them.
+
+Two settings of the side features (period, amplitude): ``separated`` (spec §P5: periods per class
+from distinct log-normal ranges, so ln p alone nearly identifies the class) and ``overlapping``
+(periods and amplitudes from ranges that overlap across classes, as in real catalogues, where
+e.g. W UMa and first-overtone RR Lyrae periods coincide: the class must be read from the shape).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -17,6 +24,16 @@ CLASSES: dict[str, tuple[float, tuple[float, float]]] = {
     "w_uma": (0.4, (0.2, 0.6)),  # (e) continuous double wave, equal minima
 }
 PERIOD_LOG_STD = 0.1
+# feature_ranges=overlapping: class name -> (period range [days], log-uniform; amplitude range [mag])
+OVERLAPPING: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "delta_scuti": ((0.2, 0.5), (0.2, 0.6)),
+    "rr_lyrae_fm": ((0.3, 0.7), (0.3, 0.8)),
+    "rr_lyrae_fo": ((0.2, 0.45), (0.2, 0.6)),
+    "beta_persei": ((0.3, 1.0), (0.2, 0.8)),
+    "w_uma": ((0.2, 0.5), (0.2, 0.7)),
+}
+FEATURE_RANGES = ("separated", "overlapping")
+FeatureRanges = Literal["separated", "overlapping"]
 BASELINE_DAYS = 1000.0
 
 
@@ -51,20 +68,42 @@ def template(name: str, u: np.ndarray) -> np.ndarray:
     raise KeyError(f"unknown light-curve class {name!r}; known: {list(CLASSES)}")
 
 
-def generate_curves(n_per_class: int, seed: int, min_len: int = 40, max_len: int = 200) -> list[RawCurve]:
+def draw_period_and_amplitude(
+    rng: np.random.Generator, name: str, feature_ranges: FeatureRanges = "separated"
+) -> tuple[float, float]:
+    """One curve's period and amplitude: ``separated``: log-normal around the class median and
+    U(class range) of :data:`CLASSES`; ``overlapping``: log-uniform and uniform on the class
+    ranges of :data:`OVERLAPPING`."""
+    if feature_ranges == "separated":
+        median, (amp_lo, amp_hi) = CLASSES[name]
+        period = median * np.exp(PERIOD_LOG_STD * rng.standard_normal())
+        return float(period), float(rng.uniform(amp_lo, amp_hi))
+    if feature_ranges == "overlapping":
+        (p_lo, p_hi), (amp_lo, amp_hi) = OVERLAPPING[name]
+        period = np.exp(rng.uniform(np.log(p_lo), np.log(p_hi)))
+        return float(period), float(rng.uniform(amp_lo, amp_hi))
+    raise ValueError(f"feature_ranges must be one of {FEATURE_RANGES}, got {feature_ranges!r}")
+
+
+def generate_curves(
+    n_per_class: int,
+    seed: int,
+    min_len: int = 40,
+    max_len: int = 200,
+    feature_ranges: FeatureRanges = "separated",
+) -> list[RawCurve]:
     """``n_per_class`` curves of every class in :data:`CLASSES` (labels in that order), seeded.
 
-    Each curve: period ~ log-normal around the class median, amplitude ~ U(class range), phase
+    Each curve: period and amplitude from :func:`draw_period_and_amplitude`, phase
     shift ~ U[0, 1), mean magnitude ~ U[12, 17], n ~ U{min_len..max_len} observation times
     ~ U[0, 1000 days] (irregular), errors sigma_j = amp * c * U[0.5, 1.5] with a per-curve level
     c ~ U[0.02, 0.1] (heteroscedastic across points and curves), magnitudes = template + N(0, sigma_j^2).
     """
     rng = np.random.default_rng(seed)
     curves = []
-    for label, (name, (median, (amp_lo, amp_hi))) in enumerate(CLASSES.items()):
+    for label, name in enumerate(CLASSES):
         for _ in range(n_per_class):
-            period = float(median * np.exp(PERIOD_LOG_STD * rng.standard_normal()))
-            amp = rng.uniform(amp_lo, amp_hi)
+            period, amp = draw_period_and_amplitude(rng, name, feature_ranges)
             shift = rng.uniform()
             n = int(rng.integers(min_len, max_len + 1))
             time = np.sort(rng.uniform(0, BASELINE_DAYS, n))

@@ -17,9 +17,9 @@ import torch
 from torch import Tensor
 
 from genexp.constraints import PositiveInt
-from genexp.data.base import InMemoryDataModule, TensorBatchLoader, _rank_and_world
-from genexp.data.lightcurve_generator import CLASSES, RawCurve, generate_curves
-from genexp.data.lightcurve_packing import NUM_CHANNELS, NUM_FEATURES, pack_curves
+from genexp.data.base import InMemoryDataModule, OnDevice, TensorBatchLoader, _rank_and_world
+from genexp.data.lightcurve_generator import CLASSES, FeatureRanges, RawCurve, generate_curves
+from genexp.data.lightcurve_packing import NUM_CHANNELS, NUM_FEATURES, PHASE_ALIGNS, PhaseAlign, pack_curves
 from genexp.errors import ConfigError
 
 
@@ -71,6 +71,8 @@ class LightCurveDataModule(InMemoryDataModule):
     ties); the split follows :func:`anomaly_split`. There is no validation set: "val" is the
     training split (the loss monitored for checkpoints is the training loss, spec §L.4).
     ``balanced``: class-balanced training batches (the thesis forces label balance, uniform pi).
+    ``phase_align``: ``none`` (eq. 9.1's fold) or ``faintest`` (each curve's phase origin at the
+    faintest point of its two-harmonic fit; see :mod:`genexp.data.lightcurve_packing`).
     """
 
     kind = "sequence"
@@ -88,12 +90,17 @@ class LightCurveDataModule(InMemoryDataModule):
         eval_batch_size: Optional[PositiveInt] = None,
         seed: int = 0,
         value_range: Optional[Sequence[float]] = None,
+        on_device: OnDevice = "auto",
+        phase_align: PhaseAlign = "none",
     ) -> None:
-        super().__init__(name, shape, batch_size, eval_batch_size, num_classes, value_range, seed)
+        super().__init__(name, shape, batch_size, eval_batch_size, num_classes, value_range, seed, on_device)
         if len(self.shape) != 2 or self.shape[0] != NUM_CHANNELS:
             raise ConfigError(f"dataset.shape must be [{NUM_CHANNELS}, max_len], got {list(shape)}")
         if num_inlier_classes != num_classes - 1:
             raise ConfigError(f"dataset.num_inlier_classes must be num_classes - 1 = {num_classes - 1}")
+        if phase_align not in PHASE_ALIGNS:
+            raise ConfigError(f"dataset.phase_align must be one of {list(PHASE_ALIGNS)}, got {phase_align!r}")
+        self.phase_align = phase_align
         self.max_len = self.shape[1]
         self.outlier_class = outlier_class
         self.n_anom = n_anom
@@ -120,7 +127,7 @@ class LightCurveDataModule(InMemoryDataModule):
             outlier = names.index(self.outlier_class)
         else:
             raise ConfigError(f"dataset.outlier_class={self.outlier_class!r} is not one of {names}")
-        x, feats = pack_curves(curves, self.max_len, self.seed)
+        x, feats = pack_curves(curves, self.max_len, self.seed, self.phase_align)
         train, test = anomaly_split(labels, outlier, self.seed, self.n_anom)
         order = [k for k in range(len(names)) if k != outlier] + [outlier]
         relabel = np.argsort(order)
@@ -145,21 +152,41 @@ class LightCurveDataModule(InMemoryDataModule):
         x, y = self.split("train")
         return self.track_progress(
             BalancedBatchLoader(
-                x, y, batch_size=self.batch_size, shuffle=True, drop_last=True, seed=self.seed
+                x,
+                y,
+                batch_size=self.batch_size,
+                shuffle=True,
+                drop_last=True,
+                seed=self.seed,
+                to_device=self.device_mover(),
             )
         )
 
 
 class SyntheticLightCurves(LightCurveDataModule):
-    """``n_per_class`` synthetic curves of each class of :mod:`genexp.data.lightcurve_generator`."""
+    """``n_per_class`` synthetic curves of each class of :mod:`genexp.data.lightcurve_generator`;
+    ``feature_ranges``: ``separated`` (spec §P5: per-class period ranges) or ``overlapping``
+    (periods and amplitudes from ranges shared across classes, as in real catalogues)."""
 
-    def __init__(self, n_per_class: PositiveInt = 500, min_len: PositiveInt = 40, **kwargs) -> None:
+    def __init__(
+        self,
+        n_per_class: PositiveInt = 500,
+        min_len: PositiveInt = 40,
+        feature_ranges: FeatureRanges = "separated",
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         if not 1 <= min_len <= self.max_len:
             raise ConfigError(f"dataset.min_len must be in [1, {self.max_len}], got {min_len}")
+        if feature_ranges not in ("separated", "overlapping"):
+            raise ConfigError(
+                f"dataset.feature_ranges must be separated or overlapping, got {feature_ranges!r}"
+            )
         self.n_per_class = int(n_per_class)
         self.min_len = int(min_len)
+        self.feature_ranges = feature_ranges
 
     def raw_curves(self) -> tuple[list[RawCurve], list[str]]:
         """Generated curves (seeded by ``seed``)."""
-        return generate_curves(self.n_per_class, self.seed, self.min_len, self.max_len), list(CLASSES)
+        curves = generate_curves(self.n_per_class, self.seed, self.min_len, self.max_len, self.feature_ranges)
+        return curves, list(CLASSES)

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from genexp.constraints import PositiveInt
-from genexp.data.base import InMemoryDataModule
+from genexp.data.base import InMemoryDataModule, OnDevice
 from genexp.data.images import range_to_uint8, uint8_to_range
 from genexp.data.torchvision_sets import MNISTDataModule
 from genexp.data.toy2d import split_generator
@@ -43,10 +43,11 @@ class StackedMNISTDataModule(InMemoryDataModule):
         seed: int = 0,
         download: bool = False,
         cache_dir: Optional[str] = None,
+        on_device: OnDevice = "auto",
     ) -> None:
         if tuple(int(s) for s in shape) != (3, 32, 32) or num_classes != 1000:
             raise ConfigError("stacked_mnist is fixed at shape [3, 32, 32] with num_classes 1000")
-        super().__init__(name, shape, batch_size, eval_batch_size, num_classes, value_range, seed)
+        super().__init__(name, shape, batch_size, eval_batch_size, num_classes, value_range, seed, on_device)
         self.mnist = MNISTDataModule(
             root=root,
             image_size=32,
@@ -93,9 +94,15 @@ class StackedMNISTDataModule(InMemoryDataModule):
         return 100 * d[:, 0] + 10 * d[:, 1] + d[:, 2]
 
     def decode_batch(self, x: Tensor) -> Tensor:
-        """Index triples (B, 3) -> images (B, 3, 32, 32) in ``value_range``."""
+        """Index triples (B, 3) -> images (B, 3, 32, 32) in ``value_range`` (on the triples'
+        device: the digits are copied there once)."""
         self.setup()
-        return uint8_to_range(self.digits[x], self.value_range)
+        digits = self.digits if x.device == self.digits.device else self.device_copy(self.digits, x.device)
+        return uint8_to_range(digits[x], self.value_range)
+
+    def stored_bytes(self) -> int:
+        """The index triples of every split plus the 70k digits they index."""
+        return super().stored_bytes() + self.digits.numel() * self.digits.element_size()
 
     def to_uint8(self, x: Tensor) -> Tensor:
         """Float images in ``value_range`` -> uint8 0..255."""

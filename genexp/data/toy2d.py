@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from genexp.constraints import PositiveInt
-from genexp.data.base import InMemoryDataModule
+from genexp.data.base import InMemoryDataModule, OnDevice
 from genexp.data.toy_distributions import DISTRIBUTIONS, ToyDistribution, make_distribution
 from genexp.errors import ConfigError
 
@@ -51,6 +51,7 @@ class Toy2DDataModule(InMemoryDataModule):
         shape: Optional[Sequence[int]] = None,
         num_classes: Optional[int] = None,
         value_range: Optional[Sequence[float]] = None,
+        on_device: OnDevice = "auto",
     ) -> None:
         dist = make_distribution(distribution, **dict(params or {}))
         if shape is not None and tuple(int(s) for s in shape) != (dist.dim,):
@@ -72,6 +73,7 @@ class Toy2DDataModule(InMemoryDataModule):
             num_classes=dist.num_classes,
             value_range=value_range,
             seed=seed,
+            on_device=on_device,
         )
         self.distribution: ToyDistribution = dist
         self.sizes = {"train": int(n_train), "val": int(n_val), "test": int(n_test)}

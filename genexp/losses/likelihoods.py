@@ -29,7 +29,7 @@ def check_likelihood(name: str, value_range: Optional[Sequence[float]]) -> str:
 def gaussian_nll(x: Tensor, mean: Tensor, obs_std: float) -> Tensor:
     """-log N(x; mean, obs_std^2 I) summed per sample."""
     var = obs_std**2
-    d = x[0].numel()
+    d = math.prod(x.shape[1:])
     sse = (x - mean).pow(2).flatten(1).sum(1)
     return sse / (2 * var) + 0.5 * d * math.log(2 * math.pi * var)
 

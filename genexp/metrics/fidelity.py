@@ -23,7 +23,9 @@ from torch_fidelity.metric_prc import prc_features_to_metric
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 from torch_fidelity.utils import create_feature_extractor
 
+from genexp.metrics.fd_infinity import fd_infinity
 from genexp.metrics.frechet import frechet_distance, gaussian_fit
+from genexp.metrics.prdc import precision_recall_density_coverage
 
 INCEPTION = "genexp-inception-v3-compat"
 TINY = "genexp-tiny"
@@ -122,7 +124,8 @@ class ExtractorSpec:
     ``name``: its torch-fidelity registry name; ``feature_layer``: the layer FID/KID/PR use;
     ``logits_layer``: the layer IS uses (None: no IS); ``input``: ``"uint8_rgb"`` (images mapped
     from the data's value range to 0..255 RGB) or ``"float"`` (data as the model produces it);
-    ``weights_path``; ``resizer``: how inputs are resized, for the protocol.
+    ``weights_path``; ``resizer``: how inputs are resized, for the protocol; ``extra``: options
+    passed to the extractor's class (see :mod:`genexp.metrics.extractors`).
     """
 
     name: str
@@ -171,7 +174,12 @@ def make_extractor(
 ) -> FeatureExtractorBase:
     """Instantiate a registered extractor through torch-fidelity, on ``device``."""
     extractor = create_feature_extractor(
-        spec.name, list(layers), cuda=False, feature_extractor_weights_path=spec.weights_path, verbose=False
+        spec.name,
+        list(layers),
+        cuda=False,
+        feature_extractor_weights_path=spec.weights_path,
+        verbose=False,
+        **spec.extra,  # the class's own options (e.g. the timm model of a ViT extractor)
     )
     return extractor.to(device)
 
@@ -204,13 +212,19 @@ def fidelity_scores(
     kid_subset_size: int = 1000,
     prc_neighborhood: int = 3,
     isc_splits: int = 10,
-) -> dict[str, float]:
+    dc_neighborhood: int = 5,
+    fd_inf_points: int = 5,
+    fd_inf_min_fraction: float = 0.1,
+) -> dict[str, Any]:
     """FID (``fid``), KID (``kid``, ``kid_std``), precision/recall (``precision``, ``recall``,
-    ``f_score``) and IS (``is``, ``is_std``) from feature dicts, as listed in ``metrics``
-    (names ``fid``, ``kid``, ``prd``, ``is``). Generated features are torch-fidelity's input 1."""
+    ``f_score``), IS (``is``, ``is_std``), precision/recall/density/coverage from one set of k-NN
+    balls (``prdc``: ``precision``, ``recall``, k = ``prc_neighborhood``; ``density``,
+    ``coverage``, k = ``dc_neighborhood``) and FD∞ (``fd_inf``: ``fid_inf``, ``fid_inf_slope``,
+    ``fid_inf_points``) from feature dicts, as listed in ``metrics`` (names ``fid``, ``kid``,
+    ``prd``, ``is``, ``prdc``, ``fd_inf``). Generated features are torch-fidelity's input 1."""
     metrics = set(metrics)
     gen, ref = generated[spec.feature_layer].double(), reference[spec.feature_layer].double()
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {}
     if "fid" in metrics:
         out["fid"] = frechet_distance(*gaussian_fit(gen), *gaussian_fit(ref))
     if "kid" in metrics:
@@ -231,6 +245,10 @@ def fidelity_scores(
             verbose=False,
         )
         out["precision"], out["recall"], out["f_score"] = prc["precision"], prc["recall"], prc["f_score"]
+    if "prdc" in metrics:
+        out.update(precision_recall_density_coverage(ref, gen, prc_neighborhood, dc_neighborhood))
+    if "fd_inf" in metrics:
+        out.update(fd_infinity(gen, ref, fd_inf_points, fd_inf_min_fraction, seed=seed))
     if "is" in metrics:
         if not spec.logits_layer or spec.logits_layer not in generated:
             raise ValueError(f"IS needs the logits layer of {spec.name}")

@@ -49,6 +49,19 @@ def off_support_fraction(samples: Tensor, on_support: Callable[[Tensor], Tensor]
     return 1.0 - on_support(samples).double().mean().item()
 
 
+def blurred_off_support_fraction(
+    real: Tensor, on_support: Callable[[Tensor], Tensor], mse: float, seed: int = 0
+) -> float:
+    """Off-support fraction of real points ``real`` after adding N(0, mse·I) noise: the floor a
+    generator whose samples are real points blurred by its reconstruction error (per-coordinate
+    MSE ``mse``) cannot go below (SC-GAN issue 13). The noise comes from a generator seeded ``seed``."""
+    if mse < 0:
+        raise ValueError(f"mse must be >= 0, got {mse}")
+    gen = torch.Generator().manual_seed(int(seed))
+    noise = torch.randn(real.shape, generator=gen, dtype=torch.float64)
+    return off_support_fraction(real.double().cpu() + math.sqrt(mse) * noise, on_support)
+
+
 def mode_metrics(samples: Tensor, means: Tensor, sigma: float, k: float = 3.0) -> dict[str, object]:
     """PGMGAN §6 on a set of 2-D samples.
 

@@ -47,13 +47,9 @@ class AAE(DeterministicAutoencoder):
         with torch.no_grad():
             z = self.encode(x)
         d_loss = self.discriminator_loss(z)
-        opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(d_loss)
-        opt_d.step()
+        self.optimizer_update(opt_d, d_loss)
         parts = self.losses(x)
-        opt_ae.zero_grad(set_to_none=True)
-        self.manual_backward(parts["loss"])
-        opt_ae.step()
+        self.optimizer_update(opt_ae, parts["loss"])
         self.log_train_step(
             {"train/d_loss": d_loss.detach(), **{f"train/{k}": v.detach() for k, v in parts.items()}}
         )

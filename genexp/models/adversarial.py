@@ -80,12 +80,14 @@ class AdversarialModule(GenerativeModule):
     def critic_loss(
         self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor
     ) -> dict[str, Tensor]:
-        """A critic's loss on a real and a fake batch, plus R1 at the real batch if ``r1_gamma > 0``."""
-        real_in = real.requires_grad_(True) if self.r1_gamma > 0 else real
+        """A critic's loss on a real and a fake batch, plus R1 at the real batch if ``r1_gamma > 0``
+        (only where gradients are on: validation and test report the plain loss)."""
+        with_r1 = self.r1_gamma > 0 and torch.is_grad_enabled()
+        real_in = real.requires_grad_(True) if with_r1 else real
         real_logits = critic(real_in)
         loss = discriminator_loss(self.loss_name, real_logits, critic(fake))
         out = {"d_loss": loss}
-        if self.r1_gamma > 0:
+        if with_r1:
             r1 = r1_penalty(real_logits, real_in)
             loss = loss + 0.5 * self.r1_gamma * r1
             out["r1"] = r1
@@ -107,12 +109,7 @@ class AdversarialModule(GenerativeModule):
 
     def _update(self, optimizer: Any, loss: Tensor) -> None:
         """Zero the grads of one optimizer (or a list), backpropagate ``loss``, step them all."""
-        opts = optimizer if isinstance(optimizer, (list, tuple)) else [optimizer]
-        for opt in opts:
-            opt.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        for opt in opts:
-            opt.step()
+        self.optimizer_update(optimizer, loss)
 
     def after_generator_update(self, real: Tensor) -> dict[str, Tensor]:
         """Extra updates right after each G update (e.g. an encoder's); returns values to log."""

@@ -164,11 +164,15 @@ class AIM(AdversarialModule):
         """The prior component a code belongs to (None: a one-component prior)."""
         return None
 
-    def reconstruct(self, x: Tensor) -> Tensor:
-        """G(mu(x)) (with the inferred component for a mixture prior)."""
-        z = self.encode(x)
+    def decode(self, z: Tensor) -> Tensor:
+        """G(z) (with the inferred component for a mixture prior); the evaluation generator in eval
+        mode (the latent diagnostics' LL in Z use it)."""
         gen = self.generator if self.training else self.evaluation_generator()
         return self.decode_latents(gen, z, self.infer_component(z))
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """G(mu(x)) (with the inferred component for a mixture prior)."""
+        return self.decode(self.encode(x))
 
     # -- the encoder step -------------------------------------------------------------------------
     def encoder_losses(self, z: Tensor, y: Optional[Tensor], first: bool) -> dict[str, Tensor]:

@@ -112,10 +112,9 @@ class AutoencoderModule(GenerativeModule):
         mu, logvar = self.encode_distribution(x)
         z = reparameterize(mu, logvar)
         out = self.decoder(z)
-        nll = self.nll(x, out)
-        reg = self.regularizer(mu, logvar, z)
-        loss = nll.mean() + self.beta * reg.mean()
-        return {"loss": loss, "nll": nll.mean(), "reg": reg.mean()}
+        nll = self.nll(x, out).mean()
+        reg = self.regularizer(mu, logvar, z).mean()
+        return {"loss": nll + self.beta * reg, "nll": nll, "reg": reg}
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         """One optimizer step on L."""

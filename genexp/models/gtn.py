@@ -64,6 +64,7 @@ class GTN(StagedModel, GenerativeModule):
         self.pairs: dict[str, tuple[Tensor, Tensor]] = {}
         self._order: dict[str, Tensor] = {}
         self._offset: dict[str, int] = {}
+        self._device_pairs: dict[str, tuple[Tensor, Tensor, Tensor]] = {}  # split -> (source y, y, x)
 
     # -- stage ``pairs`` --------------------------------------------------------------------------
     def make_pairs(self, x: Tensor, split: str) -> tuple[Tensor, Tensor, dict[str, float]]:
@@ -146,15 +147,26 @@ class GTN(StagedModel, GenerativeModule):
         """ĥ(y) in data space, shape (n, *data_shape)."""
         return self.regress(y).view(len(y), *self.data_shape)
 
-    def _next_rows(self, split: str, n: int, shuffle: bool) -> tuple[Tensor, Tensor]:
-        """The next ``n`` pairs of ``split`` (a new permutation when the previous one is used up)."""
+    def _pairs_on_device(self, split: str) -> tuple[Tensor, Tensor]:
+        """``split``'s pairs on the module's device, copied there once (again only when the pairs
+        or the device change), so a step makes no host-to-device copy."""
         y, x = self.pairs[split]
+        cached = self._device_pairs.get(split)
+        if cached is None or cached[0] is not y or cached[1].device != self.device:
+            cached = self._device_pairs[split] = (y, y.to(self.device), x.to(self.device))
+        return cached[1], cached[2]
+
+    def _next_rows(self, split: str, n: int, shuffle: bool) -> tuple[Tensor, Tensor]:
+        """The next ``n`` pairs of ``split`` (a new permutation when the previous one is used up;
+        drawn on the CPU, so a run's order is the same on every device)."""
+        y, x = self._pairs_on_device(split)
         if split not in self._order or self._offset[split] >= len(y):
-            self._order[split] = torch.randperm(len(y)) if shuffle else torch.arange(len(y))
+            order = torch.randperm(len(y)) if shuffle else torch.arange(len(y))
+            self._order[split] = order.to(y.device)
             self._offset[split] = 0
         idx = self._order[split][self._offset[split] : self._offset[split] + n]
         self._offset[split] += n
-        return y[idx].to(self.device), x[idx].to(self.device)
+        return y[idx], x[idx]
 
     def mse(self, split: str, n: int, shuffle: bool = False) -> Tensor:
         """MSE of ĥ on the next ``n`` (standardised) pairs of ``split``."""

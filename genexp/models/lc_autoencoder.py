@@ -9,14 +9,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genexp.constraints import NonNegativeInt
 from genexp.data.lightcurve_packing import unpack
 from genexp.errors import ConfigError
 from genexp.losses.gaussian import reparameterize
 from genexp.losses.likelihoods import gaussian_cross_entropy
 from genexp.models.autoencoder import AutoencoderModule
+from genexp.models.components.staging import Stage, StagedModel, fit_loss
 
 
-class LCAutoencoder(AutoencoderModule):
+class LCAutoencoder(StagedModel, AutoencoderModule):
     """The light-curve autoencoder shared by LC-VaDE and its baselines.
 
     Input: packed curves (see :mod:`genexp.data.lightcurve_packing`). The decoder is an
@@ -26,8 +28,17 @@ class LCAutoencoder(AutoencoderModule):
     per-sample terms added to it) and :meth:`anomaly_score`. ``supervised_weight`` scales the
     label cross-entropy (LC-VaDES). ``num_classes`` = inlier classes K;
     training labels >= K (none in the protocol's train split) are ignored by supervision.
-    The per-point reconstruction cross-entropy of every training epoch is kept in ``recon_history``.
+    The per-point reconstruction cross-entropy of every training epoch (the pretraining's first)
+    is kept in ``recon_history``.
+
+    Stage ``pretrain`` (:mod:`genexp.models.components.staging`; ``model.stages.pretrain=<file>``
+    reuses another run's): ``pretrain_epochs`` epochs of the plain autoencoder (decoder at the
+    posterior mean, loss = the reconstruction cross-entropy, as VaDE's pretraining) before the
+    model's own training, so that every light-curve model gets the same start. Subclasses add
+    stages in :meth:`fit_stages` (and their names to ``stage_list``).
     """
+
+    stage_list: tuple[str, ...] = ("pretrain",)
 
     def __init__(
         self,
@@ -41,9 +52,13 @@ class LCAutoencoder(AutoencoderModule):
         supervised_weight: float = 1.0,
         value_range: Optional[Sequence[float]] = None,
         seed: int = 0,
+        pretrain_epochs: NonNegativeInt = 0,
+        stages: Optional[dict[str, Optional[str]]] = None,
     ) -> None:
         if num_classes < 1:
             raise ConfigError(f"model.num_classes (inlier classes) must be >= 1, got {num_classes}")
+        if pretrain_epochs < 0:
+            raise ConfigError(f"model.pretrain_epochs must be >= 0, got {pretrain_epochs}")
         super().__init__(
             data_shape,
             encoder,
@@ -57,7 +72,39 @@ class LCAutoencoder(AutoencoderModule):
         self.seed = int(seed)
         self.supervised_weight = float(supervised_weight)
         self.recon_history: list[float] = []
-        self._epoch_sums = [0.0, 0.0]
+        self._epoch_sums: list[Any] = [0.0, 0.0]  # device tensors within an epoch (no per-step sync)
+        self.pretrain_epochs = int(pretrain_epochs)
+        self.init_stages(self.stage_list, stages)
+
+    # -- stages -----------------------------------------------------------------------------
+    def fit_stages(self) -> list[Stage]:
+        """The stages run (or loaded) before training, in order."""
+        nets = {"encoder": self.encoder, "decoder": self.decoder}
+        return [Stage("pretrain", self.pretrain, nets, freeze=False)]
+
+    def on_fit_start(self) -> None:
+        """Run :meth:`fit_stages` (each skipped when done: resumed run, or loaded)."""
+        self.run_stages(self.fit_stages())
+
+    def pretrain(self) -> dict[str, Any]:
+        """Stage ``pretrain``: the autoencoder loop on the training split; returns its first/last
+        epoch losses and step count."""
+        x, _ = self.trainer.datamodule.get_data("train")
+        params = [p for m in (self.encoder, self.decoder) for p in m.parameters()]
+        batch_size = int(getattr(self.trainer.datamodule, "batch_size", 128))
+
+        per_epoch, steps = max(1, -(-len(x) // batch_size)), [0]
+
+        def loss(xb: Tensor) -> Tensor:
+            nll = self.recon_nll(xb, self.encode(xb))
+            self.add_to_epoch(nll, xb)
+            steps[0] += 1
+            if steps[0] % per_epoch == 0:
+                self.end_epoch()
+            return nll.mean()
+
+        optimizer = self.optimizer_factory(params=params)
+        return fit_loss(loss, optimizer, x, batch_size, self.pretrain_epochs, self.device)
 
     # -- decoding ---------------------------------------------------------------------------
     def decode_at(self, z: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
@@ -97,10 +144,9 @@ class LCAutoencoder(AutoencoderModule):
         without labels."""
         if y is None or self.supervised_weight == 0:
             return logits.new_zeros(())
-        keep = (y >= 0) & (y < self.num_classes)
-        if not keep.any():
-            return logits.new_zeros(())
-        return self.supervised_weight * F.cross_entropy(logits[keep], y[keep])
+        keep = (y >= 0) & (y < self.num_classes)  # a mask, not an index: no host sync in a step
+        ce = F.cross_entropy(logits, y.clamp(0, self.num_classes - 1), reduction="none")
+        return self.supervised_weight * (ce * keep).sum() / keep.sum().clamp_min(1)
 
     def latent_terms(
         self, x: Tensor, mu: Tensor, logvar: Tensor, z: Tensor, y: Optional[Tensor]
@@ -126,16 +172,26 @@ class LCAutoencoder(AutoencoderModule):
         """One optimizer step; labels feed the supervision term."""
         x, y = batch
         parts = self.losses(x, y)
-        self._epoch_sums[0] += float(parts["nll"].detach()) * len(x)
-        self._epoch_sums[1] += float(unpack(x).mask.sum())
+        self.add_to_epoch(parts["nll"] * len(x), x)
         self.log_train_step({f"train/{k}": v for k, v in parts.items()})
         return parts["loss"]
 
-    def on_train_epoch_end(self) -> None:
-        """Store the epoch's reconstruction cross-entropy per observed point."""
-        if self._epoch_sums[1] > 0:
-            self.recon_history.append(self._epoch_sums[0] / self._epoch_sums[1])
+    def add_to_epoch(self, nll: Tensor, x: Tensor) -> None:
+        """Add a batch's reconstruction cross-entropy (per curve, or their sum) and its observed
+        points to the epoch's sums (device tensors: no host sync within the epoch)."""
+        self._epoch_sums[0] = self._epoch_sums[0] + nll.detach().float().sum()
+        self._epoch_sums[1] = self._epoch_sums[1] + unpack(x).mask.detach().float().sum()
+
+    def end_epoch(self) -> None:
+        """Store the epoch's reconstruction cross-entropy per observed point in ``recon_history``."""
+        nll_sum, points = (float(v) for v in self._epoch_sums)  # one host read per epoch
+        if points > 0:
+            self.recon_history.append(nll_sum / points)
         self._epoch_sums = [0.0, 0.0]
+
+    def on_train_epoch_end(self) -> None:
+        """:meth:`end_epoch`."""
+        self.end_epoch()
 
     def test_values(self, x: Tensor) -> dict[str, Tensor]:
         """The loss and its parts on a test batch."""

@@ -22,7 +22,11 @@ CBN ResNet G, projection D, hinge, 4 D steps per G step; spec §3.1, §3.4, §4)
 
 Sampling: y ~ pi, z ~ p(z); in eval mode with ``rejection_tries > 0`` a sample is redrawn (same y)
 while the partitioner puts it outside part y, up to that many times, then the last draw is kept
-(the official ``SeededRejectionSampler``).
+(the official ``SeededRejectionSampler``). ``sample_bn``: ``eval`` (default) normalises G's
+BatchNorms with their running statistics, as the official 2-D and image code does (``g.eval()``
+before sampling); ``train`` uses the statistics of each sampling batch instead (running statistics
+untouched; a rejection redraw is padded to the full batch with fresh draws of y ~ pi, so each
+redrawn row sees the same batch size and part mix as the first draw).
 """
 
 from __future__ import annotations
@@ -38,10 +42,13 @@ from genexp.losses.gan import generator_loss
 from genexp.losses.guide import annealed_weight, guide_distance
 from genexp.models.adversarial import AdversarialModule
 from genexp.models.components.staging import Stage, StagedModel, freeze, train_tensor
+from genexp.nets.batchnorm_mode import batch_statistics
 from genexp.run_record import run_record
 
 LabelSource = Literal["partitioner", "random"]
 LABEL_SOURCES = get_args(LabelSource)
+SampleBN = Literal["eval", "train"]
+SAMPLE_BN = get_args(SampleBN)
 
 
 def rejection_sample(
@@ -89,6 +96,7 @@ class PGMGAN(StagedModel, AdversarialModule):
         guide_floor: NonNegativeFloat = 1e-4,
         guide_reduction: Literal["mean", "sum"] = "mean",
         rejection_tries: NonNegativeInt = 20,
+        sample_bn: SampleBN = "eval",
         stages: Optional[dict[str, Optional[str]]] = None,
         seed: int = 0,
         **kwargs: Any,
@@ -101,23 +109,28 @@ class PGMGAN(StagedModel, AdversarialModule):
             raise ConfigError(f"model.rejection_tries must be >= 0, got {rejection_tries}")
         if guide_reduction not in ("mean", "sum"):
             raise ConfigError(f"model.guide_reduction must be mean or sum, got {guide_reduction!r}")
+        if sample_bn not in SAMPLE_BN:
+            raise ConfigError(f"model.sample_bn={sample_bn!r} is unknown; choose one of {list(SAMPLE_BN)}")
         super().__init__(data_shape, generator, discriminator, g_optimizer, d_optimizer, **kwargs)
         self.num_partitions = int(num_partitions)
         self.labels = labels
         self.guide_weight, self.guide_floor = float(guide_weight), float(guide_floor)
         self.guide_anneal_steps, self.guide_reduction = int(guide_anneal_steps), guide_reduction
         self.rejection_tries = int(rejection_tries)
+        self.sample_bn = sample_bn
         self.seed = int(seed)
         self.partitioner = freeze(partitioner(in_shape=self.data_shape, num_parts=self.num_partitions))
         self.register_buffer("part_probs", torch.full((self.num_partitions,), 1.0 / self.num_partitions))
         self.init_stages(["partitioner"], stages)
         self.register_buffer("g_updates", torch.zeros((), dtype=torch.long))
+        self._g_updates_host: Optional[int] = None  # g_updates on the host, so a G step needs no sync
         # (accepted, drawn) rows of rejection sampling since the test phase started
         self.register_buffer("accepted", torch.zeros(2, dtype=torch.long), persistent=False)
 
     # -- stage 1 ---------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
         """Train (or load) the partitioner unless this run already has it (see module docstring)."""
+        self._g_updates_host = None  # re-read after Lightning restored a checkpoint
         if not self.stage_done("partitioner"):
             self.prepare_partitioner(train_tensor(self.trainer))
 
@@ -162,13 +175,13 @@ class PGMGAN(StagedModel, AdversarialModule):
         """D(x, y): the logit of part y."""
         return self.discriminator(x, cond).view(-1)
 
-    def guide_weight_now(self) -> float:
-        """lambda_t after ``g_updates`` generator updates (0 without a guide: random ids or weight 0)."""
+    def guide_weight_now(self, g_updates: Optional[int] = None) -> float:
+        """lambda_t after ``g_updates`` generator updates (default: the ``g_updates`` buffer); 0
+        without a guide (random ids or weight 0)."""
         if self.labels == "random" or self.guide_weight == 0:
             return 0.0
-        return annealed_weight(
-            int(self.g_updates), self.guide_weight, self.guide_anneal_steps, self.guide_floor
-        )
+        step = int(self.g_updates) if g_updates is None else int(g_updates)
+        return annealed_weight(step, self.guide_weight, self.guide_anneal_steps, self.guide_floor)
 
     def generator_step(self, batch_size: int) -> dict[str, Tensor]:
         """Adversarial loss + lambda_t * guide on G(z, y), y from the last D step."""
@@ -176,14 +189,17 @@ class PGMGAN(StagedModel, AdversarialModule):
         y = y if y is not None else self.draw_parts(batch_size)
         fake = self.generate(batch_size, y)
         adv = generator_loss(self.loss_name, self.critic(fake, y))
-        lam = self.guide_weight_now()
-        out = {"g_loss": adv, "guide_weight": torch.tensor(lam)}
+        if self._g_updates_host is None:  # the buffer read once per fit (it may come from a checkpoint)
+            self._g_updates_host = int(self.g_updates)
+        lam = self.guide_weight_now(self._g_updates_host)
+        out = {"g_loss": adv, "guide_weight": adv.new_full((), lam, dtype=torch.float32)}
         loss = adv
         if lam > 0:
             guide = guide_distance(self.partitioner(fake), y, self.guide_reduction).mean()
             loss = loss + lam * guide
             out["guide"] = guide
         self.g_updates += 1
+        self._g_updates_host += 1
         out["loss"] = loss
         return out
 
@@ -196,10 +212,19 @@ class PGMGAN(StagedModel, AdversarialModule):
         """``n`` part ids from the empirical part masses."""
         return torch.multinomial(self.part_probs, n, replacement=True)
 
+    def _draw(self, y: Tensor, batch: int) -> Tensor:
+        """G(z, y) for fresh z; with batch-statistic BatchNorm (``sample_bn: train``) outside
+        training, ``y`` is padded with draws from pi to ``batch`` rows and only its own rows kept."""
+        if self.training or self.sample_bn == "eval":
+            return self.generator(self.prior.sample(len(y)), y)
+        full = torch.cat([y, self.draw_parts(batch - len(y))]) if len(y) < batch else y
+        with batch_statistics(self.generator):
+            return self.generator(self.prior.sample(len(full)), full)[: len(y)]
+
     def sample(self, n: int) -> Tensor:
         """y ~ pi, x = G(z, y); with rejection in eval mode (see the module docstring)."""
         y = self.draw_parts(n)
-        draw = lambda yy: self.generator(self.prior.sample(len(yy)), yy)  # noqa: E731
+        draw = lambda yy: self._draw(yy, n)  # noqa: E731
         if self.training or self.rejection_tries == 0 or self.labels == "random" or self.num_partitions == 1:
             return draw(y)
         x, ok = rejection_sample(

@@ -147,13 +147,16 @@ class SCGAN(StagedModel, AdversarialModule):
 
     # -- stage 3 ---------------------------------------------------------------------------------
     def discriminator_step(self, real: Tensor) -> dict[str, Tensor]:
-        """D_gen on generated samples (the base step) plus D_rec on reconstructions."""
+        """D_gen on generated samples (the base step) plus D_rec on reconstructions, each with
+        its own R1 at the real batch when ``r1_gamma > 0`` (spec §2.3)."""
         self._real = real
         out = super().discriminator_step(real)
         with torch.no_grad():
             recon = self.reconstruct(real)
         rec = self.critic_loss(lambda x: self.rec_discriminator(x).view(-1), real, recon)
         out.update({"d_rec_loss": rec["d_loss"], "loss": out["loss"] + rec["loss"]})
+        if "r1" in rec:  # R1 of D_rec (the base step's ``r1`` is D_gen's)
+            out["r1_rec"] = rec["r1"]
         return out
 
     def generator_step(self, batch_size: int) -> dict[str, Tensor]:

@@ -1,9 +1,9 @@
-"""The amortised Gaussian-process decoder of LC-VaDE (thesis §9.2, eqs. 9.2-9.5, Table 9.2).
+"""The amortised Gaussian-process decoder of LC-VaDE (thesis §9.2, eqs. 9.2-9.5, Table 9.1).
 
 z = [z_rep, z_kernel]. z_rep -> induction-point means and stds at I fixed phases t_k = k/(I+1)
-(1-D residual up blocks); z_kernel -> RBF kernel scale sigma = 10 sigmoid(.) and length
-l = sigmoid(.) / I. The prediction at observed phases is the GP posterior given the induction
-points, of which only the diagonal variance is kept (with a floor).
+(1-D residual up blocks with z_rep-conditioned BatchNorm); z_kernel -> RBF kernel scale
+sigma = 10 sigmoid(.) and length l = sigmoid(.) / I. The prediction at observed phases is the GP
+posterior given the induction points, of which only the diagonal variance is kept (with a floor).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genexp.errors import ConfigError
-from genexp.nets.lc_conv1d import ResBlock1d
+from genexp.nets.lc_conv1d import UpBlock1d, check_widths, layer_wrap
 
 
 def rbf_kernel(a: Tensor, b: Tensor, scale: Tensor, length: Tensor) -> Tensor:
@@ -52,9 +52,14 @@ def gp_condition(
 class AmortisedGPDecoder(nn.Module):
     """z (n, in_dim) -> GP parameters; :meth:`predict` gives (mean, std) at observed phases.
 
-    ``kernel_dim`` trailing latent units are z_kernel; the rest is z_rep. ``channels`` are the
-    widths of the up blocks (each doubles the length, ending at ``num_inducing`` points);
-    ``kernel_hidden`` is the width of the two kernel-parameter MLPs. Called as a genexp decoder
+    Thesis Table 9.1 / Fig. 9.4: ``kernel_dim`` trailing latent units are z_kernel, the rest z_rep.
+    z_rep -> linear -> (``channels[0]``, BW) with BW = ``num_inducing`` / 2^blocks, then one
+    residual up block per entry of ``channels`` (4C each in the thesis; each doubles the length,
+    ending at ``num_inducing`` points) whose BatchNorms are conditioned on z_rep (a separate
+    linear pair per BatchNorm), then two output layers "BN, ReLU, conv3 -> 1": the induction
+    means (linear) and stds (softplus + 1e-3). z_kernel -> two MLPs (``kernel_hidden`` units =
+    BW * 4C in the thesis, ReLU, 1 output) for the kernel scale and length. N(0, ``init_std``)
+    weights and spectral norm (``spectral_norm``) on every conv/linear. Called as a genexp decoder
     factory (``in_dim``, ``out_shape``; other keywords are ignored).
     """
 
@@ -64,13 +69,16 @@ class AmortisedGPDecoder(nn.Module):
         out_shape: Sequence[int] = (),
         num_inducing: int = 24,
         kernel_dim: int = 2,
-        channels: Sequence[int] = (16, 16, 16),
-        kernel_hidden: int = 64,
+        channels: Sequence[int] = (64, 64, 64),
+        kernel_hidden: int = 192,
         var_floor: float = 1e-4,
+        spectral_norm: bool = True,
+        init_std: float = 0.02,
         **_: Any,
     ) -> None:
         super().__init__()
-        widths = [int(c) for c in channels]
+        wrap = layer_wrap(init_std, spectral_norm)
+        widths = check_widths(list(channels), "model.decoder.channels")
         if not 0 < kernel_dim < in_dim:
             raise ConfigError(
                 f"model.decoder.kernel_dim must be in (0, latent_dim={in_dim}), got {kernel_dim}"
@@ -86,25 +94,32 @@ class AmortisedGPDecoder(nn.Module):
         self.register_buffer(
             "t_ind", torch.arange(1, num_inducing + 1, dtype=torch.float32) / (num_inducing + 1)
         )
-        self.fc = nn.Linear(in_dim - kernel_dim, widths[0] * self.start_len)
-        blocks, prev = [], widths[0]
-        for w in widths:
-            blocks.append(ResBlock1d(prev, w, "up"))
-            prev = w
-        self.blocks = nn.Sequential(*blocks)
-        self.mean_head = nn.Conv1d(prev, 1, 3, padding=1)
-        self.std_head = nn.Conv1d(prev, 1, 3, padding=1)
+        rep_dim = in_dim - kernel_dim
+        self.fc = wrap(nn.Linear(rep_dim, widths[0] * self.start_len))
+        self.blocks = nn.ModuleList(
+            UpBlock1d(c_in, c_out, rep_dim, wrap) for c_in, c_out in zip([widths[0], *widths], widths)
+        )
+
+        def head() -> nn.Module:
+            conv = wrap(nn.Conv1d(widths[-1], 1, 3, padding=1))
+            return nn.Sequential(nn.BatchNorm1d(widths[-1]), nn.ReLU(), conv)
 
         def mlp() -> nn.Module:
-            return nn.Sequential(nn.Linear(kernel_dim, kernel_hidden), nn.ReLU(), nn.Linear(kernel_hidden, 1))
+            return nn.Sequential(
+                wrap(nn.Linear(kernel_dim, kernel_hidden)),
+                nn.ReLU(),
+                wrap(nn.Linear(kernel_hidden, 1)),
+            )
 
+        self.mean_head, self.std_head = head(), head()
         self.scale_net, self.length_net = mlp(), mlp()
 
     def forward(self, z: Tensor) -> dict[str, Tensor]:
         """Induction means/stds (n, I) and kernel scale/length (n,)."""
         z_rep, z_ker = z[:, : -self.kernel_dim], z[:, -self.kernel_dim :]
         h = self.fc(z_rep).view(len(z), -1, self.start_len)
-        h = torch.relu(self.blocks(h))
+        for block in self.blocks:
+            h = block(h, z_rep)
         return {
             "mu_ind": self.mean_head(h).squeeze(1),
             "std_ind": F.softplus(self.std_head(h).squeeze(1)) + 1e-3,

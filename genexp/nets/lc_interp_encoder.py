@@ -1,5 +1,5 @@
 """The interpolation-prediction encoder for irregular folded light curves (Shukla & Marlin 2019;
-thesis Table 9.1): learnable RBF interpolation to fixed reference phases, then 1-D residual down
+thesis Table 9.2): learnable RBF interpolation to fixed reference phases, then 1-D residual down
 blocks and a linear head."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import torch
 from torch import Tensor, nn
 
 from genexp.data.lightcurve_packing import unpack
-from genexp.nets.lc_conv1d import ResBlock1d
+from genexp.errors import ConfigError
+from genexp.nets.lc_conv1d import DownBlock1d, check_widths, layer_wrap
 
 VALUE_CHANNELS = 2  # normalised magnitude and error
 
@@ -51,26 +52,40 @@ class InterpolationBlock(nn.Module):
 
 
 class InterpolationEncoder(nn.Module):
-    """Packed light curves (n, 5, T) -> (n, out_dim): interpolation block, 1x1 channel mixing,
-    residual down blocks of widths ``channels`` (each halves the length), flatten, linear."""
+    """Packed light curves (n, 5, T) -> (n, out_dim) as thesis Table 9.2: the interpolation block
+    (2D -> 2D + 1 channels at ``num_ref`` phases), residual down blocks of widths ``channels``
+    (4C each in the thesis, 4 blocks; each halves the length; the first one without a leading
+    ReLU and with the pooling before its shortcut conv), ReLU, flatten, one linear layer to
+    ``out_dim`` (the mean and log-variance heads together). N(0, ``init_std``) weights and spectral
+    norm (``spectral_norm``) on every conv/linear; no BatchNorm (BigGAN's D/E blocks have none)."""
 
     def __init__(
-        self, in_shape: Sequence[int], out_dim: int, num_ref: int = 64, channels: Sequence[int] = (16, 16, 16)
+        self,
+        in_shape: Sequence[int],
+        out_dim: int,
+        num_ref: int = 64,
+        channels: Sequence[int] = (64, 64, 64, 64),
+        pool_kernel: int = 3,
+        spectral_norm: bool = True,
+        init_std: float = 0.02,
     ) -> None:
         super().__init__()
+        wrap = layer_wrap(init_std, spectral_norm)
+        widths = check_widths(list(channels), "model.encoder.channels")
+        if num_ref % 2 ** len(widths):
+            raise ConfigError(
+                f"model.encoder.num_ref={num_ref} must be divisible by 2^{len(widths)} (a halving per block)"
+            )
         self.interp = InterpolationBlock(num_ref)
-        widths = [int(c) for c in channels]
-        self.mix = nn.Conv1d(self.interp.out_channels, widths[0], 1)
-        blocks, prev = [], widths[0]
-        for w in widths:
-            blocks.append(ResBlock1d(prev, w, "down"))
+        blocks, prev = [], self.interp.out_channels
+        for i, w in enumerate(widths):
+            blocks.append(DownBlock1d(prev, w, first=i == 0, pool_kernel=pool_kernel, wrap=wrap))
             prev = w
         self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Linear(prev * (num_ref // 2 ** len(widths)), out_dim)
+        self.head = wrap(nn.Linear(prev * (num_ref // 2 ** len(widths)), out_dim))
 
     def forward(self, x: Tensor) -> Tensor:
         """The head's output for packed curves."""
         b = unpack(x)
-        h = self.interp(b.t, torch.stack([b.mag, b.err], 1), b.mask)
-        h = self.blocks(self.mix(h))
+        h = self.blocks(self.interp(b.t, torch.stack([b.mag, b.err], 1), b.mask))
         return self.head(torch.relu(h).flatten(1))

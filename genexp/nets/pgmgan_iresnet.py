@@ -12,7 +12,7 @@ average pool -> Linear (BatchNorm is affine in eval mode, where the partitioner 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -49,6 +49,7 @@ class SoftSpectralConv2d(nn.Module):
 
     def _power(self, u: Tensor, steps: int) -> Tensor:
         w, pad = self.conv.weight, self.conv.padding
+        u = u.to(w.dtype)  # ``u`` keeps the weight's precision also under mixed precision
         with torch.no_grad():
             for _ in range(steps):
                 v = F.normalize(F.conv2d(u, w, padding=pad).flatten(), dim=0).view(
@@ -58,7 +59,12 @@ class SoftSpectralConv2d(nn.Module):
         return u
 
     def operator_norm(self, shape: Sequence[int]) -> Tensor:
-        """The current estimate of the conv's norm for inputs of ``shape`` (C, H, W)."""
+        """The current estimate of the conv's norm for inputs of ``shape`` (C, H, W), in the
+        weight's precision (outside autocast: the Lipschitz bound needs an accurate norm)."""
+        with torch.autocast(self.conv.weight.device.type, enabled=False):
+            return self._operator_norm(shape)
+
+    def _operator_norm(self, shape: Sequence[int]) -> Tensor:
         if self.u.shape[1:] != tuple(shape):
             self.u = self._power(torch.randn(1, *shape, device=self.conv.weight.device), self.init_iterations)
         elif self.training:
@@ -79,14 +85,21 @@ class ActNorm2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros(1, channels, 1, 1))
         self.log_scale = nn.Parameter(torch.zeros(1, channels, 1, 1))
         self.register_buffer("initialized", torch.tensor(False))
+        self._checked = False  # the buffer was read once: later training steps need no host sync
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        self._checked = False  # a loaded state may be uninitialised
+        super()._load_from_state_dict(*args, **kwargs)
 
     def forward(self, x: Tensor) -> Tensor:
         """(x + bias) * exp(log_scale)."""
-        if self.training and not bool(self.initialized):
-            with torch.no_grad():
-                self.bias.copy_(-x.mean(dim=(0, 2, 3), keepdim=True))
-                self.log_scale.copy_(-x.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6).log())
-                self.initialized.fill_(True)
+        if self.training and not self._checked:
+            if not bool(self.initialized):
+                with torch.no_grad():
+                    self.bias.copy_(-x.mean(dim=(0, 2, 3), keepdim=True))
+                    self.log_scale.copy_(-x.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6).log())
+                    self.initialized.fill_(True)
+            self._checked = True
         return (x + self.bias) * self.log_scale.exp()
 
 

@@ -16,7 +16,9 @@ from genexp.losses.gaussian import diag_gaussian_log_prob
 class GMMPrior(nn.Module):
     """p(z) = sum_k pi_k N(z; mu_k, diag(exp(logvar_k))).
 
-    Means start on a scaled orthogonal (``init="orthogonal"``) or random-normal basis; the
+    Means start on a scaled orthogonal (``init="orthogonal"``) or random-normal basis, or evenly
+    on a circle of radius ``mean_scale`` in the first two dimensions (``init="circle"``: the 2-D
+    mixture target of GEN's semi-supervised MNIST, component k at angle 2πk/K); the
     log-variances start at ``init_logvar``. ``learn_means``, ``learn_logvars`` and
     ``learn_weights`` turn the parameters into trainable ones (weights via softmax logits).
     ``min_std`` floors the component standard deviation. KL(q || p) has no closed form:
@@ -32,7 +34,7 @@ class GMMPrior(nn.Module):
         learn_means: bool = True,
         learn_logvars: bool = True,
         learn_weights: bool = False,
-        init: Literal["orthogonal", "normal"] = "orthogonal",
+        init: Literal["orthogonal", "normal", "circle"] = "orthogonal",
         mean_scale: float = 1.0,
         init_logvar: float = 0.0,
         min_std: NonNegativeFloat = 1e-3,
@@ -43,8 +45,10 @@ class GMMPrior(nn.Module):
             raise ConfigError(f"prior.num_components must be >= 1, got {num_components}")
         if int(dim) < 1:
             raise ConfigError(f"prior dimension must be >= 1, got {dim}")
-        if init not in ("orthogonal", "normal"):
-            raise ConfigError(f"prior.init must be 'orthogonal' or 'normal', got {init!r}")
+        if init not in ("orthogonal", "normal", "circle"):
+            raise ConfigError(f"prior.init must be 'orthogonal', 'normal' or 'circle', got {init!r}")
+        if init == "circle" and int(dim) < 2:
+            raise ConfigError(f"prior.init=circle needs a latent of >= 2 dimensions, got {dim}")
         self.dim = int(dim)
         self.num_components = int(num_components)
         self.min_std = float(min_std)
@@ -55,6 +59,10 @@ class GMMPrior(nn.Module):
             )
             q, _ = torch.linalg.qr(a)
             means = q[: self.num_components, : self.dim] * mean_scale * math.sqrt(self.dim)
+        elif init == "circle":
+            angle = 2 * math.pi * torch.arange(self.num_components, dtype=torch.float64) / self.num_components
+            means = torch.zeros(self.num_components, self.dim)
+            means[:, 0], means[:, 1] = mean_scale * angle.cos(), mean_scale * angle.sin()
         else:
             means = torch.randn(self.num_components, self.dim, generator=gen) * mean_scale
         logvars = torch.full((self.num_components, self.dim), float(init_logvar))

@@ -7,10 +7,30 @@ Adding a group: a module ``<name>.py`` here with its rows, paper numbers and cla
 
 from __future__ import annotations
 
-from . import gen_mnist, gtn_mnist, lc_vade, pgmgan_toy, scgan_toy, thesis_ch6, thesis_ch8, thesis_ch8_vade
+from . import (
+    gen_mnist,
+    gen_mnist_ext,
+    gtn_mnist,
+    lc_vade,
+    pgmgan_toy,
+    scgan_toy,
+    thesis_ch6,
+    thesis_ch8,
+    thesis_ch8_vade,
+)
 from .core import Group
 
-_MODULES = (thesis_ch6, lc_vade, pgmgan_toy, thesis_ch8, thesis_ch8_vade, scgan_toy, gtn_mnist, gen_mnist)
+_MODULES = (
+    thesis_ch6,
+    lc_vade,
+    pgmgan_toy,
+    thesis_ch8,
+    thesis_ch8_vade,
+    scgan_toy,
+    gtn_mnist,
+    gen_mnist,
+    gen_mnist_ext,
+)
 GROUPS: dict[str, Group] = {module.__name__.rpartition(".")[2]: module.GROUP for module in _MODULES}
 
 __all__ = ["GROUPS"]

@@ -140,6 +140,8 @@ class Group:
     source: str = "thesis"  # what the reference rows are called in the table
     # docs/figures/<file name> <- the last sample figure of this run label's seed-0 folder
     figures: dict[str, str] = field(default_factory=dict)
+    # figure writers called with the group's run folder after a full run (e.g. training curves)
+    plots: list[Callable[[Path], Any]] = field(default_factory=list)
 
 
 def paper_rows(table: str, columns: list[Column]) -> dict[str, dict[str, str]]:

@@ -39,6 +39,7 @@ def render(
         f"this table took {wall_s / 60:.1f} min of wall time (sum over runs, one at a time). Generated "
         f"{time.strftime('%Y-%m-%d %H:%M')}.",
         "",
+        *classifier_lines(results),
         "| Model | source | " + " | ".join(c.header for c in group.columns) + " |",
         "|---|---|" + "---|" * len(group.columns),
     ]
@@ -67,6 +68,36 @@ def render(
         lines += ["", "Claims (means over seeds):", ""]
         lines += [claim_line(claim, results) for claim in group.claims]
     return "\n".join(lines) + "\n"
+
+
+def classifier_lines(results: Results) -> list[str]:
+    """The domain classifier(s) behind the classifier columns, read from the runs' protocols: one
+    line naming file, sha256, seed and test accuracy (a table whose runs used different
+    classifiers says so, since their FD (clf) values are then not comparable)."""
+    seen: dict[tuple, list[str]] = {}
+    for label, row in results.items():
+        for metrics in row.metrics:
+            for key, value in metrics.items():
+                if key.endswith("_protocol") and isinstance(value, dict) and "classifier_sha256" in value:
+                    ident = tuple(
+                        value.get(k) for k in ("classifier_file", "classifier_sha256", "classifier_seed")
+                    )
+                    seen.setdefault(ident + (value.get("classifier_test_acc"),), []).append(label)
+    if not seen:
+        return []
+    described = [
+        f"`{file}` (sha256 `{str(sha)[:16]}…`, classifier seed {seed}, test accuracy {acc:.4f})"
+        if isinstance(acc, float)
+        else f"`{file}` (sha256 `{str(sha)[:16]}…`, seed {seed})"
+        for file, sha, seed, acc in seen
+    ]
+    if len(described) == 1:
+        return [f"Classifier columns: one domain classifier for every run, {described[0]}.", ""]
+    return [
+        "Classifier columns: **the runs used different classifiers**, so their values are not "
+        "comparable across rows: " + "; ".join(described) + ".",
+        "",
+    ]
 
 
 def claim_line(claim: Claim, results: Results) -> str:

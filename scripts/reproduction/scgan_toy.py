@@ -8,6 +8,8 @@ and pair the rows' seeds."""
 
 from __future__ import annotations
 
+import functools
+
 from .core import Claim, Column, Group, Results, Run, SiblingPath, setting_notes
 
 SETTINGS = {"gaussian": "a", "centers": "b", "mapping": "c", "data": "d"}
@@ -16,6 +18,23 @@ SETS = {  # dataset -> (K, paper Table 1 reconstruction MSE for settings a, b, c
     "checkerboard": (16, ("0.337", "0.034", "0.015", "0.009")),
     "four_circles": (8, ("0.031", "0.034", "0.044", "0.035")),
 }
+
+FLOOR_MSE = 0.015  # the paper's checkerboard (c) reconstruction MSE (Table 1)
+FLOOR_FACTOR = 1.5  # issue 13: SC-1.2b's value within 1.5x the measured floor
+FLOOR_POINTS = 1_000_000
+
+
+@functools.lru_cache(maxsize=None)
+def checker_floor(mse: float = FLOOR_MSE, n: int = FLOOR_POINTS) -> float:
+    """Off-support fraction of ``n`` real checkerboard points blurred by N(0, mse·I) (fixed seeds):
+    what a generator as precise as the paper's reconstructions still puts off the support."""
+    import torch
+
+    from genexp.data.toy_distributions import Checkerboard
+    from genexp.metrics.toy2d import blurred_off_support_fraction
+
+    real = Checkerboard().sample(n, torch.Generator().manual_seed(0))
+    return blurred_off_support_fraction(real, Checkerboard.on_support, mse, seed=1)
 
 
 def label(ds: str, setting: str) -> str:
@@ -75,7 +94,20 @@ def _checker_generation(r: Results) -> tuple[bool, str]:
     off = _seeds(r, "checkerboard", "mapping", "off_support_frac")
     passed = [v <= 0.05 for v in off.values()]
     detail = "; ".join(f"seed{s}: {v:.4f}" for s, v in off.items())
-    return two_of_three(passed), f"{sum(passed)}/{len(off)} seeds pass ({detail})"
+    floor = f"blur floor at the paper's MSE {FLOOR_MSE}: {checker_floor():.4f} (see SC-1.2b floor)"
+    return two_of_three(passed), f"{sum(passed)}/{len(off)} seeds pass ({detail}); {floor}"
+
+
+def _checker_floor(r: Results) -> tuple[bool, str]:
+    off = _seeds(r, "checkerboard", "mapping", "off_support_frac")
+    floor = checker_floor()
+    passed = [v <= FLOOR_FACTOR * floor for v in off.values()]
+    detail = "; ".join(f"seed{s}: {v:.4f} ({v / floor:.2f}× floor)" for s, v in off.items())
+    return two_of_three(passed), (
+        f"{sum(passed)}/{len(off)} seeds pass; floor {floor:.4f} = off-support of {FLOOR_POINTS:,} real "
+        f"points + N(0, {FLOOR_MSE}·I), so ≤ 0.05 is below what the paper's own reconstruction error "
+        f"allows ({detail})"
+    )
 
 
 def _ordering(r: Results) -> tuple[bool, str]:
@@ -90,11 +122,22 @@ def _ordering(r: Results) -> tuple[bool, str]:
     return ok, f"{sum(passed)}/{len(passed)} (dataset, seed) pairs pass ({'; '.join(parts)})"
 
 
+CONTROL_SEEDS = 3  # SC-1.3 is measured over seeds 0, 1, 2 of every four-circles row
+
+
 def _control(r: Results) -> tuple[bool, str]:
-    mses = {s: r[label("four_circles", s)].mean("reconstruction_mse") for s in SETTINGS}
+    rows = {s: r[label("four_circles", s)] for s in SETTINGS}
+    mses = {s: row.mean("reconstruction_mse") for s, row in rows.items()}
     ratio = max(mses.values()) / max(min(mses.values()), 1e-12)
     text = ", ".join(f"({SETTINGS[s]}) {v:.4f}" for s, v in mses.items())
-    return ratio <= 2.0, f"MSE {text}; max/min {ratio:.2f}"
+    seeds = min(len(row.by_seed("reconstruction_mse")) for row in rows.values())
+    enough = seeds >= CONTROL_SEEDS
+    note = "" if enough else f"; only {seeds} seed(s) per row, the claim needs {CONTROL_SEEDS}"
+    per_seed = "; ".join(
+        f"({SETTINGS[s]}) {[round(v, 4) for v in row.values('reconstruction_mse')]}"
+        for s, row in rows.items()
+    )
+    return ratio <= 2.0 and enough, f"MSE {text}; max/min {ratio:.2f} (per seed: {per_seed}){note}"
 
 
 GROUP = Group(
@@ -135,6 +178,13 @@ GROUP = Group(
             _checker_generation,
         ),
         Claim(
+            "SC-1.2b floor",
+            f"Checkerboard (c): off-support ≤ {FLOOR_FACTOR} × the blur floor (real data + Gaussian noise "
+            f"of the paper's MSE {FLOOR_MSE}) on ≥ 2 of 3 seeds; a check beside SC-1.2b, not a replacement",
+            (label("checkerboard", "mapping"),),
+            _checker_floor,
+        ),
+        Claim(
             "SC-1.2c",
             "both disconnected sets: off-manifold (a) > (c) and (d) ≤ (c) + 0.01, ≥ 2 of 3 seeds each",
             tuple(
@@ -146,7 +196,7 @@ GROUP = Group(
         ),
         Claim(
             "SC-1.3",
-            "control: Four circles MSE (a)–(d) within a factor 2 of each other (means)",
+            "control: Four circles MSE (a)–(d) within a factor 2 of each other (means over seeds 0, 1, 2)",
             tuple(label("four_circles", s) for s in SETTINGS),
             _control,
         ),

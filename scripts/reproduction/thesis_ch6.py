@@ -1,4 +1,5 @@
-"""Thesis ch. 6: Table 6.4 at CPU scale (MNIST, J = 10; spec thesis.md §P1 claims C1-C5)."""
+"""Thesis ch. 6: Table 6.4 at CPU scale (MNIST, J = 10; spec thesis.md §P1 claims C1-C5, and G1-G4
+on the GAN models AIM, ALI, ALICE and Veegan, spec §A.5-A.6)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ MMD β=30         | −4.67±0.01 | −3.50±0.12 | 0.37±0.03  | 63.80±0.50 | 
 JS-VAE β=0.33    | −4.59±0.02 | −3.31±0.18 | 0.12±0.02  | 61.58±0.47 | 61.58±0.46  | −47.09±0.43 | 8.43±0.02 | 436.72±5.33    | 93.86±0.04
 JS-VAE β=1       | −4.56±0.02 | −3.27±0.07 | 0.01±0.00  | 61.64±0.56 | 61.67±0.56  | −47.45±0.58 | 8.49±0.09 | 403.08±18.21   | 92.68±0.41
 JS-VAE β=30      | −3.49±0.64 | −1.89±0.71 | 0.07±0.02  | 67.25±6.78 | 67.26±6.78  | −52.89±6.73 | 8.07±0.03 | 815.19±213.64  | 80.32±8.62
+AIM              | −3.05±0.01 | −2.48±0.01 | 1.36±0.19  | 10.58±0.09 | 9.70±0.06   | 3.06±0.23   | 9.79±0.01 | 25.92±1.62     | 88.83±0.79
+Veegan           | −2.54±0.07 | −1.73±0.11 | 1.09±0.15  | 9.94±0.18  | 8.91±0.25   | 4.09±0.22   | 9.72±0.02 | 38.63±6.12     | 81.35±6.30
+ALI              | −1.54±0.37 | −0.33±0.17 | 27.63±38.14 | 21.92±16.17 | −5.58±53.86 | −7.65±15.94 | 8.82±1.24 | 388.02±465.66 | 51.73±28.48
+ALICE            | −3.04±0.14 | −1.84±0.20 | 0.50±0.07  | 15.00±0.62 | 14.42±0.69  | −0.89±0.76  | 9.69±0.02 | 46.62±2.70     | 89.13±0.54
 """  # noqa: E501
 
 T64 = paper_rows(THESIS_TABLE_6_4, COLUMNS)
@@ -48,6 +53,9 @@ SPECS = [
     ("MMD β=0.33", "mmdvae", 0.33, False),
     ("MMD β=30", "mmdvae", 30.0, False),
 ]
+# The GAN models (label, model config), all in the --quick subset (claims G1-G4 need them): the
+# same data, MLP nets and epochs in configs/experiment/thesis_ch6_cpu_gan.yaml.
+GAN_SPECS = [("AIM", "aim"), ("ALI", "ali"), ("ALICE", "alice"), ("Veegan", "veegan")]
 
 
 def _acc(r: Results, label: str) -> float:
@@ -97,6 +105,35 @@ def _c5(r: Results) -> tuple[bool, str]:
     ) <= 2.0, f"Acc WVAE β=1 {a:.2f} vs β=30 {b:.2f} (|difference| {abs(a - b):.2f}; needs ≤ 2)"
 
 
+def _g1(r: Results) -> tuple[bool, str]:
+    a, v = r["AIM"].mean("fd_classifier"), r["VAE β=1"].mean("fd_classifier")
+    return a < v, f"FD(clf) AIM {a:.1f} vs VAE β=1 {v:.1f}"
+
+
+def _g2(r: Results) -> tuple[bool, str]:
+    w = _acc(r, "WVAE β=1")
+    others = {label: _acc(r, label) for label in ("AIM", "ALICE", "Veegan")}
+    listed = ", ".join(f"{label} {a:.2f}" for label, a in others.items())
+    return all(w > a for a in others.values()), f"Acc WVAE β=1 {w:.2f} vs {listed}"
+
+
+def _g3(r: Results) -> tuple[bool, str]:
+    spread = {label: 100.0 * row.std("linear_probe_acc") for label, row in r.items() if len(row) > 1}
+    if "ALI" not in spread:
+        return False, f"ALI has {len(r['ALI'])} seed(s): a spread needs ≥ 2"
+    rest = {label: s for label, s in spread.items() if label != "ALI"}
+    top = max(rest, key=rest.get) if rest else None
+    largest = f"; the next largest: {top} {rest[top]:.2f}" if top else " (no other row with ≥ 2 seeds)"
+    return bool(rest) and all(spread["ALI"] > s for s in rest.values()), (
+        f"std of Acc over seeds: ALI {spread['ALI']:.2f} points{largest}"
+    )
+
+
+def _g4(r: Results) -> tuple[bool, str]:
+    a, c, w = (r[label].mean("mi_q") for label in ("AIM", "ALICE", "WVAE β=1"))
+    return min(a, w) < c < max(a, w), f"Ĩ_q AIM {a:.2f}, ALICE {c:.2f}, WVAE β=1 {w:.2f}"
+
+
 CLAIMS = [
     Claim("C1", "representation: Acc(WVAE β=1) ≥ Acc(VAE β=1) + 2 points", ("WVAE β=1", "VAE β=1"), _c1),
     Claim(
@@ -116,12 +153,32 @@ CLAIMS = [
     Claim(
         "C5", "β-insensitivity: |Acc(WVAE β=1) − Acc(WVAE β=30)| ≤ 2 points", ("WVAE β=1", "WVAE β=30"), _c5
     ),
+    Claim("G1", "generation: FD(clf)(AIM) < FD(clf)(VAE β=1)", ("AIM", "VAE β=1"), _g1),
+    Claim(
+        "G2",
+        "representation: Acc(WVAE β=1) > Acc of AIM, ALICE and Veegan",
+        ("WVAE β=1", "AIM", "ALICE", "Veegan"),
+        _g2,
+    ),
+    Claim(
+        "G3",
+        "instability: ALI's across-seed std of Acc is the largest of all rows",
+        ("ALI", "AIM", "ALICE", "Veegan", "VAE β=1", "WVAE β=1"),
+        _g3,
+    ),
+    Claim(
+        "G4",
+        "mutual information: Ĩ_q(ALICE) between Ĩ_q(AIM) and Ĩ_q(WVAE β=1)",
+        ("AIM", "ALICE", "WVAE β=1"),
+        _g4,
+    ),
 ]
 
 GROUP = Group(
     title="Thesis ch. 6 — Table 6.4 at CPU scale (MNIST, J = 10)",
     experiment="thesis_ch6_cpu",
-    runs=[Run(lab, model, {"model.beta": beta}, T64[lab], quick) for lab, model, beta, quick in SPECS],
+    runs=[Run(lab, model, {"model.beta": beta}, T64[lab], quick) for lab, model, beta, quick in SPECS]
+    + [Run(lab, model, {}, T64[lab], True, experiment="thesis_ch6_cpu_gan") for lab, model in GAN_SPECS],
     columns=COLUMNS,
     claims=CLAIMS,
     quick_overrides={"trainer.max_epochs": 2},

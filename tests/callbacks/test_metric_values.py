@@ -7,15 +7,21 @@ scores ~0); and the shipped metric YAML's values reach the callback and its prot
 from __future__ import annotations
 
 import itertools
-import math
 from pathlib import Path
 
 import hydra
 import numpy as np
 import pytest
 import torch
-from helpers.metric_fixtures import ClassImages, ImageAutoencoder, MixtureSampler, _Stub
-from helpers.trainers import bare_trainer
+from helpers.metric_fixtures import (
+    ClassImages,
+    FixedImages,
+    ImageAutoencoder,
+    MixtureSampler,
+    _Stub,
+    callback_samples,
+    recorded_values,
+)
 from omegaconf import OmegaConf
 from sklearn.metrics import (
     adjusted_rand_score,
@@ -29,41 +35,16 @@ from genexp.callbacks.classifier_metrics import DomainClassifierMetrics
 from genexp.callbacks.clustering_metrics import ClusteringMetrics
 from genexp.callbacks.inception_metrics import InceptionMetrics
 from genexp.callbacks.memorisation_metrics import MemorisationMetrics
-from genexp.callbacks.metric_base import chunk_seed
 from genexp.config import CONFIG_DIR
 from genexp.data.toy2d import Toy2DDataModule
 from genexp.metrics import classifier_extractor, fidelity
 from genexp.metrics.frechet import frechet_distance_from_features
 from genexp.metrics.toy2d import toy2d_metrics
-from genexp.run_record import run_record
 
 
 def run(tmp_path: Path, callback, model, dm) -> dict:
     """The values ``callback`` records in one test phase."""
-    trainer = bare_trainer(tmp_path, [callback])
-    trainer.test(model, datamodule=dm, verbose=False)
-    return run_record(trainer).results
-
-
-def callback_samples(model, n: int, seed: int, batch_size: int) -> torch.Tensor:
-    """The samples a metric callback draws: chunk k of ``batch_size`` rows under chunk_seed(seed, k)."""
-    out = []
-    for k in range(math.ceil(n / batch_size)):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(chunk_seed(seed, k))
-            out.append(model.sample(min(batch_size, n - k * batch_size)))
-    return torch.cat(out)
-
-
-class FixedImages(_Stub):
-    """Samples = the first n rows of a fixed tensor (one chunk: batch_size >= n)."""
-
-    def __init__(self, images: torch.Tensor) -> None:
-        super().__init__(tuple(images.shape[1:]), (-1.0, 1.0))
-        self.register_buffer("images", images.clone())
-
-    def sample(self, n: int) -> torch.Tensor:
-        return self.images[:n]
+    return recorded_values(tmp_path, [callback], model, dm)
 
 
 class BlankImages(_Stub):

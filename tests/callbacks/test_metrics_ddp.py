@@ -3,42 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.ddp_launch import run_concurrently
 
 JOB = Path(__file__).resolve().parents[1] / "helpers" / "ddp_metric_job.py"
 
 
-def run_job(tmp_path: Path, devices: int, data: str) -> dict:
-    out = tmp_path / f"{data}-{devices}.json"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
-    env.pop("LOCAL_RANK", None)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(JOB),
-            "--devices",
-            str(devices),
-            "--data",
-            data,
-            "--out",
-            str(out),
-            "--cache",
-            str(tmp_path / f"cache{devices}"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(out.read_text())
+def run_jobs(tmp_path: Path, data: list[str]) -> tuple[dict, dict]:
+    """Rank 0's results of the job on one process and on two, both started at once."""
+    runs = {
+        f"devices{d}": (
+            d,
+            ["--devices", str(d), "--data", *data, "--out", f"out{d}.json", "--cache", f"cache{d}"],
+        )
+        for d in (1, 2)
+    }
+    run_concurrently(JOB, runs, tmp_path)
+    return tuple(json.loads((tmp_path / f"out{d}.json").read_text()) for d in (1, 2))
 
 
 def assert_same(one: dict, two: dict) -> None:
@@ -47,6 +30,10 @@ def assert_same(one: dict, two: dict) -> None:
     for key, value in one.items():
         if isinstance(value, float):
             assert two[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+        elif isinstance(value, list):  # e.g. FD∞'s [[N, FD_N], ...]
+            assert len(two[key]) == len(value), key
+            for got, want in zip(two[key], value):
+                assert got == pytest.approx(want, rel=1e-9, abs=1e-12), key
         elif isinstance(value, dict):
             assert {k: v for k, v in two[key].items() if k != "weights"} == {
                 k: v for k, v in value.items() if k != "weights"
@@ -55,30 +42,34 @@ def assert_same(one: dict, two: dict) -> None:
             assert two[key] == value, key
 
 
-@pytest.mark.slow
-def test_image_metrics_equal_on_one_and_two_processes(tmp_path: Path) -> None:
-    one, two = run_job(tmp_path, 1, "images"), run_job(tmp_path, 2, "images")
-    expected = {
-        "test/fid",
-        "test/kid",
-        "test/precision",
-        "test/is",
-        "test/fd_classifier",
-        "test/is_classifier",
-        "test/modes",
-        "test/cluster_acc",
-        "test/cluster_nmi",
-        "test/kl_z",
-        "test/log_mse_x",
-        "test/log_mse_z",
-    }
-    assert expected <= set(one)
-    assert one["test/cluster_acc"] == pytest.approx(1.0) and one["test/modes"] == 4
-    assert_same(one, two)
+IMAGE_KEYS = {
+    "test/fid",
+    "test/kid",
+    "test/precision",
+    "test/density",
+    "test/coverage",
+    "test/fid_inf",
+    "test/fid_inf_points",
+    "test/is",
+    "test/fd_classifier",
+    "test/is_classifier",
+    "test/modes",
+    "test/cluster_acc",
+    "test/cluster_nmi",
+    "test/kl_z",
+    "test/log_mse_x",
+    "test/log_mse_z",
+}
 
 
 @pytest.mark.slow
-def test_toy2d_metrics_equal_on_one_and_two_processes(tmp_path: Path) -> None:
-    one, two = run_job(tmp_path, 1, "grid"), run_job(tmp_path, 2, "grid")
-    assert one["test/modes"] == 18 and one["test/toy2d_protocol"]["n_samples"] == 5000
-    assert_same(one, two)
+def test_image_and_toy2d_metrics_equal_on_one_and_two_processes(tmp_path: Path) -> None:
+    """One process group runs the image callbacks (Inception-style, domain classifier, clustering,
+    latent) and then the 2-D toy callbacks."""
+    one, two = run_jobs(tmp_path, ["images", "grid"])
+    assert sorted(one) == sorted(two) == ["grid", "images"]
+    assert IMAGE_KEYS <= set(one["images"])
+    assert one["images"]["test/cluster_acc"] == pytest.approx(1.0) and one["images"]["test/modes"] == 4
+    assert one["grid"]["test/modes"] == 18 and one["grid"]["test/toy2d_protocol"]["n_samples"] == 5000
+    for data in ("images", "grid"):
+        assert_same(one[data], two[data])

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from genexp.data.lightcurve_files import FileLightCurves, write_csv_catalogue
-from genexp.data.lightcurve_generator import CLASSES, generate_curves
-from genexp.data.lightcurve_packing import fold, normalise, pack_curves, unpack
+from genexp.data.lightcurve_generator import CLASSES, OVERLAPPING, generate_curves
+from genexp.data.lightcurve_packing import faintest_phase, fold, normalise, pack_curves, unpack
 from genexp.data.lightcurves import BalancedBatchLoader, SyntheticLightCurves, anomaly_split
 from genexp.errors import ConfigError, DataError
 
@@ -54,6 +54,41 @@ def test_generator_is_seeded_and_classes_separate_by_period() -> None:
     medians = np.log([median for median, _ in CLASSES.values()])
     pred = [int(np.argmin(np.abs(np.log(c.period) - medians))) for c in a]
     assert np.mean(np.array(pred) == np.array([c.label for c in a])) > 0.9
+
+
+def test_overlapping_feature_ranges_draw_periods_and_amplitudes_from_shared_ranges() -> None:
+    curves = generate_curves(40, seed=5, feature_ranges="overlapping")
+    names = list(CLASSES)
+    for c in curves:
+        (p_lo, p_hi), _ = OVERLAPPING[names[c.label]]
+        assert p_lo <= c.period <= p_hi
+    periods = {k: [c.period for c in curves if c.label == k] for k in range(5)}
+    # every class's period range overlaps another's: ln p no longer names the class
+    assert max(periods[0]) > min(periods[2]) and max(periods[2]) > min(periods[4])
+    assert all(
+        np.array_equal(a.mag, b.mag)
+        for a, b in zip(generate_curves(3, 1), generate_curves(3, 1, feature_ranges="separated"))
+    )
+    with pytest.raises(ValueError, match="feature_ranges"):
+        generate_curves(1, 0, feature_ranges="wide")
+
+
+def test_faintest_phase_of_the_two_harmonic_fit_and_the_aligned_packing() -> None:
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(0, 1, 80))
+    mag = np.cos(2 * np.pi * (t - 0.3)) + 0.4 * np.cos(4 * np.pi * (t - 0.3))  # faintest (maximum) at 0.3
+    assert faintest_phase(t, mag) == pytest.approx(0.3, abs=1 / 400)
+    assert faintest_phase(t[:4], mag[:4]) == 0.0  # too few points for 5 coefficients
+    curves = generate_curves(4, seed=2)
+    x, feats = pack_curves(curves, max_len=200, phase_align="faintest")
+    x0, feats0 = pack_curves(curves, max_len=200)
+    np.testing.assert_allclose(feats, feats0, rtol=1e-12)  # only the phases move
+    for i in range(len(curves)):
+        n = int(x[i, 3].sum())
+        assert faintest_phase(x[i, 0, :n], x[i, 1, :n]) in (0.0, pytest.approx(1.0, abs=1 / 200))
+        np.testing.assert_allclose(np.sort(x[i, 1, :n]), np.sort(x0[i, 1, :n]))  # the same points
+    with pytest.raises(ConfigError):
+        SyntheticLightCurves(name="lc", phase_align="epoch", **COMMON)
 
 
 def test_anomaly_split_keeps_proportions() -> None:

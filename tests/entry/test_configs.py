@@ -89,6 +89,11 @@ def test_train_yaml_defaults_compose_to_the_default_experiment(tmp_path: Path) -
     assert cfg.model.optimizer._partial_ is True
 
 
+def test_an_experiments_top_level_keys_override_the_root_defaults(tmp_path: Path) -> None:
+    assert compose_train(["experiment=gtn_1d"], tmp_path).name == "gtn_1d"
+    assert compose_train(["experiment=gtn_1d", "name=mine"], tmp_path).name == "mine"  # the CLI still wins
+
+
 def test_evaluate_yaml_composes(tmp_path: Path) -> None:
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):

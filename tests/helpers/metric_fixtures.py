@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from genexp.callbacks.metric_base import chunk_seed
 from genexp.data.base import InMemoryDataModule
 from genexp.models.base import GenerativeModule
 from genexp.priors.normal import NormalPrior
+from genexp.run_record import run_record
 
 
 class _Stub(GenerativeModule):
@@ -43,6 +47,17 @@ class MixtureSampler(_Stub):
     def sample(self, n: int) -> Tensor:
         idx = torch.randint(len(self.means), (n,), device=self.means.device)
         return self.means[idx] + self.sigma * torch.randn(n, 2, device=self.means.device)
+
+
+class FixedImages(_Stub):
+    """Samples = the first n rows of a fixed tensor (one chunk: batch_size >= n)."""
+
+    def __init__(self, images: Tensor) -> None:
+        super().__init__(tuple(images.shape[1:]), (-1.0, 1.0))
+        self.register_buffer("images", images.clone())
+
+    def sample(self, n: int) -> Tensor:
+        return self.images[:n]
 
 
 def class_images(
@@ -133,3 +148,22 @@ class ImageAutoencoder(_Stub):
         for k in range(self.k):
             x[y == k, :, k * band : (k + 1) * band, :] = 0.8
         return (x + 0.15 * torch.randn_like(x)).clamp(-1, 1)
+
+
+def recorded_values(tmp_path: Path, callbacks: list, model, dm) -> dict:
+    """The values ``callbacks`` record in one test phase of ``model`` on ``dm``."""
+    from helpers.trainers import bare_trainer
+
+    trainer = bare_trainer(tmp_path, callbacks)
+    trainer.test(model, datamodule=dm, verbose=False)
+    return run_record(trainer).results
+
+
+def callback_samples(model, n: int, seed: int, batch_size: int) -> Tensor:
+    """The samples a metric callback draws: chunk k of ``batch_size`` rows under chunk_seed(seed, k)."""
+    out = []
+    for k in range(math.ceil(n / batch_size)):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(chunk_seed(seed, k))
+            out.append(model.sample(min(batch_size, n - k * batch_size)))
+    return torch.cat(out)

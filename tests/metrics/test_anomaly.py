@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from genexp.metrics.anomaly import anomaly_scores, outlier_labels
@@ -37,7 +38,21 @@ def test_outlier_labels_and_perfect_separation() -> None:
 
 
 def test_errors() -> None:
-    with pytest.raises(ValueError, match="both inliers and outliers"):
+    with pytest.raises(ValueError, match="AUROC needs both inliers and outliers"):
         anomaly_scores(np.array([1.0, 2.0]), np.array([0, 0]))
     with pytest.raises(ValueError, match="NaN"):
         anomaly_scores(np.array([1.0, np.nan]), np.array([0, 1]))
+    with pytest.raises(ValueError, match="3 scores for 2 labels"):
+        anomaly_scores(np.array([1.0, 2.0, 3.0]), np.array([0, 1]))
+
+
+def test_tensor_and_column_inputs() -> None:
+    """Scores that still require grad, (n, 1) columns and (1, n) rows give the flat NumPy result."""
+    classes = torch.tensor([[0], [1], [2], [1], [0]])
+    y = outlier_labels(classes, [1, 2])
+    assert y.dtype == np.int64 and y.tolist() == [0, 1, 1, 1, 0]
+    scores = torch.tensor([[0.1], [5.0], [0.15], [7.0], [0.2]], requires_grad=True)
+    out = anomaly_scores(scores, y)
+    assert out == anomaly_scores(np.array([0.1, 5.0, 0.15, 7.0, 0.2]), y)
+    assert anomaly_scores(scores.reshape(1, 5), y.reshape(1, 5)) == out  # any shape is flattened
+    assert out["auroc"] == pytest.approx(5 / 6)  # 0.15 beats one of the inliers 0.1, 0.2: 5 of 6 pairs

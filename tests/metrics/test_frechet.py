@@ -83,8 +83,31 @@ def test_singular_covariances_are_handled() -> None:
     )  # sqrt of round-off eigenvalues
 
 
-def test_bad_shapes_raise() -> None:
-    with pytest.raises(ValueError):
-        frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    "shapes", [((2,), (2, 2), (3,), (2, 2)), ((2,), (2, 2), (2,), (3, 3)), ((2,), (3, 3), (2,), (3, 3))]
+)
+def test_bad_shapes_raise(shapes: tuple) -> None:
+    """Each of the three mismatches alone: the means, the covariances, means vs covariances."""
+    m1, s1, m2, s2 = (np.eye(*s) if len(s) == 2 else np.zeros(s) for s in shapes)
+    with pytest.raises(ValueError, match="shape mismatch: mu"):
+        frechet_distance(m1, s1, m2, s2)
+
+
+def test_gaussian_fit_of_two_rows_and_of_numpy_input() -> None:
+    m, s = gaussian_fit(np.array([[0.0, 1.0], [2.0, 5.0]], dtype=np.float32))
+    assert m.dtype == s.dtype == np.float64
+    assert m.tolist() == [1.0, 3.0] and s.tolist() == [[2.0, 4.0], [4.0, 8.0]]
+    m_t, s_t = gaussian_fit(torch.tensor([[0.0, 1.0], [2.0, 5.0]], requires_grad=True))
+    assert m_t.tolist() == [1.0, 3.0] and s_t.tolist() == s.tolist()
+    with pytest.raises(ValueError, match=r"need an \(n >= 2, d\) feature matrix, got shape \(1, 4\)"):
         gaussian_fit(torch.zeros(1, 4))
+
+
+def test_covariances_are_used_in_float64_whatever_their_dtype() -> None:
+    """float32 covariances give bit-for-bit the float64 result (no float32 eigh or trace)."""
+    rng = np.random.default_rng(7)
+    m1, m2 = rng.normal(size=40), rng.normal(size=40)
+    s1, s2 = (np.cov(rng.normal(size=(200, 40)), rowvar=False).astype(np.float32) for _ in range(2))
+    exact = frechet_distance(m1, s1.astype(np.float64), m2, s2.astype(np.float64))
+    assert frechet_distance(m1, s1, m2, s2.astype(np.float64)) == exact
+    assert frechet_distance(m1, s1.astype(np.float64), m2, s2) == exact

@@ -82,3 +82,36 @@ def test_linear_probe_separable_and_random() -> None:
     noise = torch.randn(600, 3, generator=gen)
     chance = linear_probe_accuracy(noise[:400], y[:400], noise[400:], y[400:])["linear_probe_acc"]
     assert chance < 0.5
+
+
+def test_latent_diagnostics_passes_every_input_to_its_part() -> None:
+    gen = torch.Generator().manual_seed(3)
+    mu, logvar = torch.randn(400, 2, generator=gen), torch.randn(400, 2, generator=gen)
+    sq_z = torch.rand(400, generator=gen)
+    pm, pc = np.array([1.0, -0.5]), np.array([[2.0, 0.3], [0.3, 0.5]])
+    out = latent_diagnostics(mu, logvar, sq_err_z=sq_z, prior_mean=pm, prior_cov=pc)
+    assert out["log_mse_z"] == pytest.approx(math.log(sq_z.double().mean().item()), rel=1e-12)
+    assert out["h_q_zx"] == pytest.approx(conditional_entropy(logvar), rel=1e-12)
+    gaps = aggregate_posterior_gaps(mu, pm, pc)
+    assert {k: out[k] for k in gaps} == pytest.approx(gaps, rel=1e-12)
+    assert gaps["agg_kl_prior"] != pytest.approx(gaps["kl_z"], rel=0.1)  # the prior's moments matter
+    single = aggregate_posterior_gaps(mu, pm.astype(np.float32), pc.astype(np.float32))
+    assert single == aggregate_posterior_gaps(
+        mu, pm.astype(np.float32).astype(float), pc.astype(np.float32).astype(float)
+    )
+
+
+def test_per_sample_squared_error_is_one_value_per_row() -> None:
+    b = torch.tensor([[[1.0, 1.0], [1.0, 1.0]], [[4.0, 0.0], [0.0, 0.0]]])
+    assert per_sample_squared_error(torch.zeros(2, 2, 2), b).tolist() == [1.0, 4.0]  # row means of b^2
+
+
+def test_linear_probe_standardises_the_codes() -> None:
+    """The class sits in a coordinate of scale 1e-4 next to noise of scale 100: after standardising,
+    the probe separates it; an unscaled L2-regularised probe would stay at the 70 % majority rate."""
+    gen = torch.Generator().manual_seed(0)
+    y = (torch.arange(400) % 10 < 7).long()
+    signal = 1e-4 * (2 * y - 1).double() + 1e-5 * torch.randn(400, generator=gen, dtype=torch.float64)
+    z = torch.stack([signal, 1e2 * torch.randn(400, generator=gen, dtype=torch.float64)], 1)
+    out = linear_probe_accuracy(z[:300], y[:300], z[300:], y[300:])
+    assert out == {"linear_probe_acc": 1.0, "linear_probe_train_acc": 1.0}

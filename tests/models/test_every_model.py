@@ -9,10 +9,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from helpers.model_steps import MODELS
 
-from genexp.config import CONFIG_DIR, smoke_overrides
-
-MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
+from genexp.config import smoke_overrides
 
 
 def test_the_model_list_is_found_from_the_config_folder() -> None:

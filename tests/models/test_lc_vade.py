@@ -1,5 +1,6 @@
 """LC-VaDE: GP conditioning, closed-form ELBO terms vs Monte Carlo, the IAS on hand-made
-responsibilities, the baselines' losses and scores, and the model through the CLI."""
+responsibilities and its two terms, the §L nets (shapes, conditioning, one optimizer step), the
+class-statistics start of the priors, the baselines' losses and scores, and the model through the CLI."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from functools import partial
 import pytest
 import torch
 
+from genexp.data.lightcurve_packing import unpack
 from genexp.data.lightcurves import SyntheticLightCurves
+from genexp.errors import ConfigError
 from genexp.losses.clustering import expected_component_log_prob
 from genexp.losses.likelihoods import gaussian_cross_entropy
 from genexp.models.lc_baselines import LCEnergyGMM, LCVAEBaseline
 from genexp.models.lc_vade import LCVaDE
+from genexp.nets.lc_conv1d import ConditionalBatchNorm1d, DownBlock1d
 from genexp.nets.lc_gp_decoder import AmortisedGPDecoder, gp_condition
 from genexp.nets.lc_interp_encoder import InterpolationEncoder
 from genexp.priors.gmm import GMMPrior
@@ -109,30 +113,118 @@ def test_information_score_on_hand_made_responsibilities() -> None:
     )
 
 
-@pytest.mark.parametrize("cls", [LCVaDE, LCVAEBaseline, LCEnergyGMM])
-def test_models_train_a_step_and_score(cls) -> None:
-    torch.manual_seed(0)
+def tiny_curves(n_per_class: int = 6) -> SyntheticLightCurves:
+    """Synthetic (5, 50) curves with delta_scuti held out, set up."""
     dm = SyntheticLightCurves(
         name="lc",
         shape=[5, 50],
         num_classes=5,
         num_inlier_classes=4,
-        n_per_class=6,
+        n_per_class=n_per_class,
         min_len=20,
         outlier_class="delta_scuti",
     )
     dm.setup()
+    return dm
+
+
+def test_the_section_l_nets_have_their_shapes_conditioning_and_spectral_norm() -> None:
+    torch.manual_seed(0)
+    x, _ = tiny_curves().get_data("train")
+    enc = InterpolationEncoder((5, 50), 8, num_ref=16, channels=[6, 6, 6, 6])
+    assert len(enc.blocks) == 4 and isinstance(enc.blocks[0], DownBlock1d) and enc.blocks[0].first
+    out = enc(x)
+    assert out.shape == (len(x), 8) and torch.isfinite(out).all()
+    assert hasattr(enc.head, "parametrizations")  # spectral norm on the head (and every conv)
+    dec = AmortisedGPDecoder(6, num_inducing=8, kernel_dim=2, channels=[5, 5, 5], kernel_hidden=7)
+    z = torch.randn(len(x), 6)
+    p = dec(z)
+    assert p["mu_ind"].shape == p["std_ind"].shape == (len(x), 8) and (p["std_ind"] > 0).all()
+    assert ((0 < p["scale"]) & (p["scale"] < 10)).all() and ((0 < p["length"]) & (p["length"] < 1 / 8)).all()
+    assert dec.scale_net[0].out_features == 7
+    mean, std = dec.predict(z, unpack(x).t)
+    assert mean.shape == std.shape == (len(x), 50) and torch.isfinite(mean).all() and (std > 0).all()
+    # every up block's BatchNorm is driven by z_rep through its own linear pair: the gain and bias
+    # maps see z_rep (4 units), and a different z_rep changes the normalised features
+    cbn = dec.blocks[0].bn1
+    assert isinstance(cbn, ConditionalBatchNorm1d) and cbn.gain.in_features == 4
+    h = torch.randn(len(x), 5, 3)
+    assert not torch.allclose(cbn(h, z[:, :4]), cbn(h, torch.zeros(len(x), 4)))
+    with pytest.raises(ConfigError):
+        InterpolationEncoder((5, 50), 8, num_ref=12, channels=[4, 4, 4])  # 12 is not divisible by 2^3
+
+
+@pytest.mark.parametrize("cls", [LCVaDE, LCVAEBaseline, LCEnergyGMM])
+def test_models_train_a_step_and_score(cls) -> None:
+    torch.manual_seed(0)
+    dm = tiny_curves()
     x, y = dm.get_data("train")
     model = tiny_model(cls)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    optimizer = model.configure_optimizers()
     parts = model.losses(x, y)
     assert torch.isfinite(parts["loss"])
     parts["loss"].backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    optimizer.step()
+    moved = [n for n, p in model.named_parameters() if not torch.equal(p, before[n])]
+    assert any(n.startswith("encoder.") for n in moved) and any(n.startswith("decoder.") for n in moved)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
     xt, _ = dm.get_data("test")
     score = model.anomaly_score(xt)
     assert score.shape == (len(xt),) and torch.isfinite(score).all()
     assert model.reconstruct(xt).shape == xt.shape and model.sample(3).shape == (3, 5, 50)
     assert model.encode(model.decode(model.prior.sample(2))).shape == (2, 4)  # latent round trip
+
+
+def test_the_ias_terms_sum_to_the_score_and_are_minus_the_expected_kl() -> None:
+    torch.manual_seed(0)
+    x, _ = tiny_curves().get_data("test")
+    model = tiny_model().eval()
+    with torch.no_grad():
+        terms = model.information_terms(x)
+        torch.testing.assert_close(terms["cross"] + terms["entropy"], model.information_score(x))
+        negated = model.anomaly_score_terms(x)
+        torch.testing.assert_close(negated["cross"] + negated["entropy"], model.anomaly_score(x))
+        # IAS = -sum_k gamma_k KL(q(z|x) || p(z|y=k)), with the KL from torch.distributions
+        mu, logvar = model.encode_distribution(x)
+        gamma = model.responsibilities(x)
+        q = torch.distributions.Normal(mu.unsqueeze(1), (0.5 * logvar).exp().unsqueeze(1))
+        p = torch.distributions.Normal(model.prior.means, (0.5 * model.prior.clamped_logvars).exp())
+        kl = torch.distributions.kl_divergence(q, p).sum(-1)  # n, K
+        torch.testing.assert_close(model.information_score(x), -(gamma * kl).sum(-1), atol=1e-4, rtol=1e-5)
+        torch.testing.assert_close(terms["entropy"], 0.5 * (1 + math.log(2 * math.pi) + logvar).sum(-1))
+
+
+def test_the_prior_start_is_the_class_statistics_of_codes_and_side_features() -> None:
+    torch.manual_seed(0)
+    x, y = tiny_curves(n_per_class=8).get_data("train")
+    model = tiny_model()
+    info = model.fit_class_priors(x, y)
+    model.eval()
+    with torch.no_grad():
+        codes, f = model.encode(x).numpy(), unpack(x).f.numpy()
+        logvar = model.encode_distribution(x)[1]
+    # q(z|x) starts as wide as the classes: mean log-variance = ln(mean class variance) per dimension
+    class_var = torch.stack([torch.tensor(codes[(y == k).numpy()].var(0)) for k in range(4)]).mean(0)
+    torch.testing.assert_close(logvar.mean(0), class_var.log(), atol=1e-4, rtol=1e-4)
+    for k in range(4):  # p(z|y=k), p(f|y=k) = the ML Gaussian of class k's encoder means / features
+        rows = (y == k).numpy()
+        assert rows.sum() == 6  # 8 curves, 2 of them in the test split
+        torch.testing.assert_close(model.prior.means[k], torch.tensor(codes[rows].mean(0)))
+        torch.testing.assert_close(
+            model.prior.logvars[k].exp(), torch.tensor(codes[rows].var(0)), rtol=1e-4, atol=1e-7
+        )
+        torch.testing.assert_close(model.feature_prior.means[k], torch.tensor(f[rows].mean(0)))
+        torch.testing.assert_close(
+            model.feature_prior.logvars[k].exp(), torch.tensor(f[rows].var(0)), rtol=1e-4, atol=1e-7
+        )
+    assert info["z_std"] == pytest.approx(float(model.prior.logvars.detach().mul(0.5).exp().mean()), rel=1e-5)
+    assert 0.0 <= info["train_acc"] <= 1.0
+    empty = y.clone()
+    empty[empty == 2] = 1  # no curve of class 2 left
+    with pytest.raises(ConfigError, match="class 2 has no training rows"):
+        tiny_model().fit_class_priors(x, empty)
 
 
 def test_lc_vade_through_the_cli(genexp_cli) -> None:
@@ -143,6 +235,7 @@ def test_lc_vade_through_the_cli(genexp_cli) -> None:
         "dataset.outlier_class=delta_scuti",
         "dataset.n_per_class=20",
         "dataset.batch_size=16",
+        "model.pretrain_epochs=1",
         "trainer=smoke",
         "logger=none",
     )
@@ -151,4 +244,10 @@ def test_lc_vade_through_the_cli(genexp_cli) -> None:
     assert {"test/auroc", "test/auprc"} <= set(m)
     assert m["test/anomaly_protocol"]["n_outliers"] == 20 and m["test/anomaly_protocol"]["n_inliers"] == 20
     assert "test/recon_ce_first" in m and "test/sigma_corr" in m
+    assert {"test/auroc_cross", "test/auroc_entropy", "test/auprc_cross"} <= set(m)  # IAS's terms alone
+    assert m["stage/pretrain/steps"] >= 1 and "stage/prior_init/train_acc" in m
+    shifts = [m[f"prior/z_mean_shift_{c}"] for c in ("rr_lyrae_fm", "rr_lyrae_fo", "beta_persei", "w_uma")]
+    assert m["prior/z_mean_shift_max"] == pytest.approx(max(shifts)) and m["prior/z_mean_shift_max"] > 0
+    assert "prior/f_logvar_change_w_uma" in m
+    assert (run.run_dir / "stages" / "prior_init.pt").exists()
     assert (run.run_dir / "samples" / "lightcurves_band.png").exists()

@@ -214,3 +214,41 @@ def test_pgmgan_baselines_through_the_cli(genexp_cli, model: str) -> None:
     run = genexp_cli(f"model={model}", *TINY, "metric=none")
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.metrics()["global_step"] == 6
+
+
+def test_pgmgan_sample_bn_switches_the_generators_batchnorm_statistics() -> None:
+    """``sample_bn: eval`` reads G's running statistics, ``train`` the sampling batch's own (and
+    leaves the running statistics as they were); rejection redraws run at the full batch size."""
+    torch.manual_seed(0)
+    model = _pgmgan(rejection_tries=0)
+    model.prepare_partitioner(_blobs())
+    model.eval()
+    bns = [m for m in model.generator.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert bns
+    before = [(b.running_mean.clone(), b.running_var.clone(), int(b.num_batches_tracked)) for b in bns]
+
+    def draw(mode: str, shift: float) -> torch.Tensor:
+        model.sample_bn = mode
+        for b, (mean, var, _) in zip(bns, before):
+            b.running_mean.copy_(mean + shift)
+            b.running_var.copy_(var)
+        torch.manual_seed(1)
+        return model.sample(200)
+
+    assert not torch.allclose(draw("eval", 0.0), draw("eval", 3.0))  # eval: depends on running stats
+    assert torch.equal(draw("train", 0.0), draw("train", 3.0))  # train: does not
+    assert not torch.allclose(draw("train", 0.0), draw("eval", 0.0))
+    for b, (mean, var, count) in zip(bns, before):  # as the last draw set them (shift 0)
+        assert torch.equal(b.running_mean, mean) and torch.equal(b.running_var, var)
+        assert int(b.num_batches_tracked) == count
+        assert not b.training and b.track_running_stats
+    sizes: list[int] = []
+    hook = model.generator.register_forward_pre_hook(lambda m, args: sizes.append(len(args[0])))
+    model.sample_bn = "train"
+    assert model._draw(torch.tensor([0, 1, 2]), 50).shape == (3, 2)
+    model.sample_bn = "eval"
+    model._draw(torch.tensor([0, 1, 2]), 50)
+    hook.remove()
+    assert sizes == [50, 3]
+    with pytest.raises(ConfigError):
+        _pgmgan(sample_bn="frozen")

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import functools
 import math
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
+from genexp.data.digits import DigitsDataModule
 from genexp.errors import ConfigError
 from genexp.losses.clustering import vade_kl
 from genexp.losses.gaussian import diag_gaussian_log_prob
+from genexp.models.components.gmm_init import fit_gmm_restarts
+from genexp.models.components.lr_schedules import StepDecayWithFloor
 from genexp.models.vade import VaDE
 from genexp.nets.factory import data_to_vector, vector_to_data
 from genexp.priors import GMMPrior, NormalPrior
@@ -69,6 +74,59 @@ def test_vade_rejects_a_non_mixture_prior_and_an_unknown_stage(tmp_path) -> None
         _vade(prior=functools.partial(NormalPrior))
     with pytest.raises(ConfigError, match="model.stages.pretrian is not a stage"):
         _vade(stages={"pretrian": str(tmp_path / "x.pt")})
+
+
+def test_denoising_pretraining_masks_pixels_to_the_background_and_keeps_the_clean_target() -> None:
+    torch.manual_seed(0)
+    x = 0.1 + 0.9 * torch.rand(400, 1, 8, 8)  # no background (0) pixel
+    model = _vade(pretrain_noise=0.3)
+    noisy = model.corrupt(x)
+    masked = noisy == 0.0
+    assert 0.27 < float(masked.float().mean()) < 0.33 and torch.equal(noisy[~masked], x[~masked])
+    assert _vade().corrupt(x) is x
+    torch.manual_seed(1)
+    loss = model.pretrain_loss(x)
+    torch.manual_seed(1)
+    ref = model.nll(x, model.decoder(model.encode(model.corrupt(x)))).mean()  # clean x is the target
+    assert torch.allclose(loss, ref)
+    with pytest.raises(ConfigError, match="pretrain_noise"):
+        _vade(pretrain_noise=1.0)
+    with pytest.raises(ConfigError, match="gmm_restarts"):
+        _vade(gmm_restarts=0)
+
+
+def test_stages_log_the_pretrained_and_initial_accuracy_and_copy_the_most_likely_gmm() -> None:
+    torch.manual_seed(0)
+    dm = DigitsDataModule(image_size=8, batch_size=64, value_range=(0.0, 1.0), seed=0)
+    prior = functools.partial(GMMPrior, num_components=10, learn_weights=True)
+    model = _vade(latent_dim=4, prior=prior, pretrain_epochs=2, gmm_restarts=3, kmeans_n_init=2)
+    model._trainer = SimpleNamespace(datamodule=dm)
+    pre = model.pretrain()
+    assert pre["steps"] == 2 * math.ceil(1500 / 64) and pre["loss_last"] < pre["loss_first"]
+    assert 0.1 < pre["kmeans_acc"] <= pre["kmeans_purity"] <= 1.0 and pre["kmeans_smallest_frac"] > 0
+    init = model.fit_gmm_prior()
+    codes, labels = model.labelled_codes()
+    ref = fit_gmm_restarts(codes, 10, restarts=3, kmeans_n_init=2, seed=0)
+    assert init["gmm_starts"] == 3 and init["gmm_best_start"] == ref.best
+    assert init["gmm_loglik"] == pytest.approx(max(ref.logliks))
+    assert init["gmm_loglik_worst"] == pytest.approx(min(ref.logliks))
+    assert np.allclose(model.prior.means.detach().numpy(), ref.means, atol=1e-5)
+    assert np.allclose(model.prior.logvars.detach().exp().numpy(), ref.variances, rtol=1e-5)
+    assert torch.allclose(model.prior.weights, torch.full((10,), 0.1))  # uniform (official)
+    pred = model.cluster(dm.get_data("train")[0])
+    assert init["init_smallest_frac"] == pytest.approx(float(torch.bincount(pred, minlength=10).min()) / 1500)
+    assert 0.1 < init["init_acc"] <= init["init_purity"] <= 1.0 and labels is not None
+
+
+def test_joint_training_decays_the_learning_rate_per_epoch() -> None:
+    sched = functools.partial(StepDecayWithFloor, step_size=1, gamma=0.5, min_lr=2e-4)
+    config = _vade(scheduler=sched).configure_optimizers()
+    assert config["lr_scheduler"]["interval"] == "epoch"
+    opt, scheduler = config["optimizer"], config["lr_scheduler"]["scheduler"]
+    opt.step()
+    scheduler.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(5e-4) and scheduler.optimizer is opt
+    assert isinstance(_vade().configure_optimizers(), torch.optim.Adam)
 
 
 TINY = [

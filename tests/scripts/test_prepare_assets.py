@@ -1,9 +1,11 @@
-"""scripts/prepare_assets.py: the MNIST pickle -> IDX conversion (no network)."""
+"""scripts/prepare_assets.py: the MNIST pickle -> IDX conversion and the `--online` fetch (no network)."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import importlib.util
+import io
 import pickle
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+
+from genexp.metrics import full_inception
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "prepare_assets.py"
 
@@ -60,3 +64,27 @@ def test_idx_header_and_exactness_check(prepare_assets, tmp_path):
         prepare_assets.pixels_to_uint8(np.array([0.5 / 256], dtype=np.float32))
     with pytest.raises(ValueError):
         prepare_assets.write_idx(tmp_path / "b", arr.astype(np.int32))
+
+
+def test_online_fetch_of_full_inception_with_a_fake_downloader(prepare_assets, tmp_path, monkeypatch):
+    blob = fake_weights_bytes()
+    served = []
+
+    def fake(url, dest):
+        served.append(url)
+        dest.write_bytes(blob)
+
+    with pytest.raises(SystemExit, match="Inception with logits: .* has sha256 .*; not installed"):
+        prepare_assets.prepare_full_inception(tmp_path, fake)  # a fake file fails the real sha256
+    assert not (tmp_path / full_inception.FILE).exists()
+    monkeypatch.setattr(full_inception, "SHA256", hashlib.sha256(blob).hexdigest())
+    prepare_assets.prepare_full_inception(tmp_path, fake)
+    assert (tmp_path / full_inception.FILE).read_bytes() == blob
+    assert served == [full_inception.URL] * 2
+
+
+def fake_weights_bytes() -> bytes:
+    """A tiny torch-fidelity-like state dict with a non-zero ``fc`` (what the checks read)."""
+    buf = io.BytesIO()
+    torch.save({"Mixed_7c.branch_pool.conv.weight": torch.zeros(1), "fc.weight": torch.ones(2, 2)}, buf)
+    return buf.getvalue()

@@ -8,22 +8,11 @@ import importlib
 import importlib.util
 import json
 import pathlib
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def rep():
-    """The reproduce script as a module (it puts scripts/ on sys.path for ``reproduction``)."""
-    spec = importlib.util.spec_from_file_location("reproduce", ROOT / "scripts" / "reproduce.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["reproduce"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +47,7 @@ def test_every_group_names_existing_configs_and_unique_rows(rep, core) -> None:
         "scgan_toy",
         "gtn_mnist",
         "gen_mnist",
+        "gen_mnist_ext",
     }
     for name, group in rep.GROUPS.items():
         assert importlib.import_module(f"reproduction.{name}").GROUP is group
@@ -205,3 +195,23 @@ def test_write_section_replaces_only_its_own_block(render, tmp_path) -> None:
     text = path.read_text()
     assert "second" in text and "first" not in text and "other" in text
     assert text.count("<!-- a:begin -->") == 1
+
+
+def test_render_names_the_domain_classifier_and_flags_a_mix(rep, render) -> None:
+    group = rep.GROUPS["thesis_ch6"]
+
+    def protocol(sha: str) -> dict:
+        ident = {"classifier_file": "mnist-mlp-x.pt", "classifier_sha256": sha, "classifier_seed": 0}
+        return {
+            "test/fd_classifier": 1.0,
+            "test/fd_classifier_protocol": {**ident, "classifier_test_acc": 0.98},
+        }
+
+    one = {run.label: [protocol("ab" * 32)] for run in group.runs}
+    text = render.render(group, "thesis_ch6", one, 1.0, quick=False)
+    assert "one domain classifier for every run, `mnist-mlp-x.pt` (sha256 `abababababababab…`" in text
+    assert "classifier seed 0, test accuracy 0.9800" in text
+    mixed = {**one, "VAE β=1": [protocol("cd" * 32)]}
+    text = render.render(group, "thesis_ch6", mixed, 1.0, quick=False)
+    assert "**the runs used different classifiers**" in text and "cdcdcdcdcdcdcdcd" in text
+    assert "Classifier columns" not in render.render(group, "thesis_ch6", {"VAE β=1": [{}]}, 1.0, quick=False)

@@ -131,8 +131,8 @@ class MappingNetworks(nn.Module):
         Each iteration draws ``batch_size`` latents per cluster with replacement; per-cluster losses
         are averaged within and summed across clusters, so every AAE trains as if alone.
         """
-        gen = torch.Generator().manual_seed(int(seed))
-        k = self.mappers.num_nets
+        gen = torch.Generator(device=eps.device).manual_seed(int(seed))  # draws stay on the device
+        k, dev = self.mappers.num_nets, eps.device
         order = torch.argsort(labels)
         sorted_eps = eps[order]
         sizes = torch.bincount(labels, minlength=k).clamp_min(1)
@@ -145,13 +145,13 @@ class MappingNetworks(nn.Module):
         opt_d = torch.optim.Adam(self.critics.parameters(), lr=self.critic_lr, betas=betas)
         with torch.enable_grad():
             for _ in range(self.steps):
-                pick = (torch.rand(k, self.batch_size, generator=gen) * sizes[:, None].cpu()).long()
-                e = sorted_eps[(starts.cpu()[:, None] + pick).to(eps.device)]  # (K, B, d)
+                pick = (torch.rand(k, self.batch_size, generator=gen, device=dev) * sizes[:, None]).long()
+                e = sorted_eps[starts[:, None] + pick]  # (K, B, d)
                 rec = (self._out(self.mappers(self.encoders(e))) - e).pow(2).mean(dim=(1, 2)).sum()
                 opt_ae.zero_grad(set_to_none=True)
                 rec.backward()
                 opt_ae.step()
-                prior = torch.randn(k, self.batch_size, self.omega_dim, generator=gen).to(eps.device)
+                prior = torch.randn(k, self.batch_size, self.omega_dim, generator=gen, device=dev)
                 # the losses average over all K * B rows: times K is the sum of the per-cluster means
                 d_loss = k * discriminator_loss(
                     "non_saturating", self.critics(prior), self.critics(self.encoders(e).detach())

@@ -129,13 +129,15 @@ class ScanPartitioner(nn.Module):
         return info
 
     def _scan(self, x: Tensor, neighbors: Tensor, seed: int) -> dict[str, float]:
-        gen = torch.Generator().manual_seed(int(seed) + 1)
+        gen = torch.Generator(device=x.device).manual_seed(int(seed) + 1)  # draws stay on the device
         opt = self.scan_optimizer([*self.backbone.parameters(), *self.head.parameters()])
         out: dict[str, Tensor] = {}
         with torch.enable_grad():
             for _ in range(self.scan_steps):
-                idx = torch.randint(0, len(x), (self.scan_batch_size,), generator=gen)
-                pick = torch.randint(0, neighbors.shape[1], (self.scan_batch_size,), generator=gen)
+                idx = torch.randint(0, len(x), (self.scan_batch_size,), generator=gen, device=x.device)
+                pick = torch.randint(
+                    0, neighbors.shape[1], (self.scan_batch_size,), generator=gen, device=x.device
+                )
                 nb = neighbors[idx.to(neighbors.device), pick.to(neighbors.device)]
                 both = torch.cat(
                     [self.augment(x[idx.to(x.device)], gen), self.augment(x[nb.to(x.device)], gen)]

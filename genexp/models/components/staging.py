@@ -29,6 +29,7 @@ from typing import Any, Callable, ContextManager, Iterator, Mapping, Optional, S
 import torch
 from torch import Tensor, nn
 
+from genexp.data.base import fits_on_device
 from genexp.errors import CheckpointError, ConfigError
 from genexp.run_record import run_record
 
@@ -252,9 +253,16 @@ def train_tensor(trainer: Any) -> Tensor:
 
 
 def batches(x: Tensor, batch_size: int, epochs: int, device: torch.device) -> Iterator[Tensor]:
-    """Shuffled mini-batches of ``x`` on ``device`` for ``epochs`` epochs (torch's global RNG)."""
+    """Shuffled mini-batches of ``x`` on ``device`` for ``epochs`` epochs (torch's global RNG;
+    each epoch's permutation is drawn on the CPU, so the order is the same on every device).
+
+    On an accelerator ``x`` is copied there once when it fits (:func:`fits_on_device`), so a
+    stage step makes no host-to-device copy; else each batch is copied."""
+    device = torch.device(device)
+    if device.type != "cpu" and fits_on_device(x.numel() * x.element_size(), device):
+        x = x.to(device)
     for _ in range(max(0, int(epochs))):
-        order = torch.randperm(len(x))
+        order = torch.randperm(len(x)).to(x.device)
         for i in range(0, len(x), batch_size):
             yield x[order[i : i + batch_size]].to(device, non_blocking=True)
 
