@@ -111,7 +111,8 @@ class Results(dict[str, RowResults]):
         return cls({label: RowResults(list(range(len(ms))), list(ms)) for label, ms in rows.items()})
 
 
-Check = Callable[[Results], tuple[bool, str]]
+# (holds, the numbers); holds is None when the results cannot judge the claim (e.g. too few seeds)
+Check = Callable[[Results], tuple[Optional[bool], str]]
 
 
 @dataclass

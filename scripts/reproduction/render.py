@@ -108,7 +108,8 @@ def claim_line(claim: Claim, results: Results) -> str:
         ok, detail = claim.check(results)
     except KeyError as missing:
         return f"- **{claim.cid}** {claim.text}: metric {missing} missing"
-    return f"- **{claim.cid}** {claim.text}: **{'holds' if ok else 'does not hold'}** — {detail}"
+    verdict = "not judged" if ok is None else ("holds" if ok else "does not hold")
+    return f"- **{claim.cid}** {claim.text}: **{verdict}** — {detail}"
 
 
 def write_section(path: Path, name: str, section: str) -> None:

@@ -3,6 +3,8 @@ on the GAN models AIM, ALI, ALICE and Veegan, spec §A.5-A.6)."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 from .core import Claim, Column, Group, Results, Run, paper_rows, setting_notes
 
 COLUMNS = [
@@ -117,10 +119,10 @@ def _g2(r: Results) -> tuple[bool, str]:
     return all(w > a for a in others.values()), f"Acc WVAE β=1 {w:.2f} vs {listed}"
 
 
-def _g3(r: Results) -> tuple[bool, str]:
+def _g3(r: Results) -> tuple[Optional[bool], str]:
     spread = {label: 100.0 * row.std("linear_probe_acc") for label, row in r.items() if len(row) > 1}
     if "ALI" not in spread:
-        return False, f"ALI has {len(r['ALI'])} seed(s): a spread needs ≥ 2"
+        return None, f"ALI has {len(r['ALI'])} seed(s): a spread needs ≥ 2"
     rest = {label: s for label, s in spread.items() if label != "ALI"}
     top = max(rest, key=rest.get) if rest else None
     largest = f"; the next largest: {top} {rest[top]:.2f}" if top else " (no other row with ≥ 2 seeds)"
