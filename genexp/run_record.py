@@ -240,6 +240,7 @@ class RunRecord(L.Callback):
         if self._rng_to_restore is not None:
             set_rng_states(self._rng_to_restore)
             self._rng_to_restore = None
+        _fresh_epoch_after_epoch_end_checkpoint(trainer)
 
 
 def _start_next_epoch_on_resume(trainer: L.Trainer, checkpoint: dict[str, Any]) -> None:
@@ -252,6 +253,18 @@ def _start_next_epoch_on_resume(trainer: L.Trainer, checkpoint: dict[str, Any]) 
         return
     progress["current"] = {key: 0 for key in progress["current"]}
     progress["is_last_batch"] = False
+
+
+def _fresh_epoch_after_epoch_end_checkpoint(trainer: L.Trainer) -> None:
+    """Start the epoch after an epoch-end checkpoint (see :func:`_start_next_epoch_on_resume`) as
+    a straight run starts it: Lightning would otherwise spend the resumed loop's first iteration
+    skipping the finished epoch's validation without a batch, and count that iteration as a
+    logging step, so every later log row would carry a step one higher than the straight run's."""
+    loop = getattr(getattr(trainer, "fit_loop", None), "epoch_loop", None)
+    if loop is None or not loop.restarting or not loop.restarted_on_last:
+        return
+    if loop.batch_progress.current.ready == 0:  # the epoch's counters were reset: nothing to finish
+        loop.restarting = False
 
 
 def run_record(trainer: Optional[L.Trainer]) -> RunRecord:

@@ -37,25 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def build(overrides: list[str]):
-    """(datamodule, model) of ``train.yaml`` composed with ``overrides``."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.utils import instantiate
-    from omegaconf import OmegaConf, open_dict
-
-    from genexp.config import CONFIG_DIR, register_resolvers
-
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = "/tmp/genexp_bench_mpcc"
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
-    job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
-    OmegaConf.resolve(job)
-    return instantiate(job.dataset), instantiate(job.model)
+from bench_by_hand import build, step_by_hand  # noqa: E402
 
 
 def run(iterations: int, overrides: list[str], profile: str | None, before: bool = False) -> dict:
@@ -68,7 +50,7 @@ def run(iterations: int, overrides: list[str], profile: str | None, before: bool
     L.seed_everything(0, verbose=False)
     if before:
         overrides = [*overrides, "model.g_optimizer.fused=false"]
-    dm, model = build(overrides)
+    dm, model = build(overrides, "/tmp/genexp_bench_mpcc")
     dm.setup()
     if before:
         model.concat_critic = False
@@ -110,33 +92,10 @@ def run_plain(iterations: int, overrides: list[str]) -> tuple[float, int]:
     import lightning as L
 
     L.seed_everything(0, verbose=False)
-    dm, model = build(overrides)
+    dm, model = build(overrides, "/tmp/genexp_bench_mpcc")
     dm.setup()
     model.max_iterations = iterations
-    opts = model.configure_optimizers()
-    steps = 0
-
-    def counted(step: Any) -> Any:
-        def run(*args: Any, **kwargs: Any) -> Any:
-            nonlocal steps
-            steps += 1
-            return step(*args, **kwargs)
-
-        return run
-
-    for opt in opts:
-        opt.step = counted(opt.step)
-    model.optimizers = lambda use_pl_optimizer=True: opts  # what the module's step asks Lightning for
-    model.manual_backward = lambda loss, *a, **k: loss.backward(*a, **k)
-    model.train()
-    start = None
-    while model.iteration < iterations:
-        for batch_idx, batch in enumerate(dm.train_dataloader()):
-            start = time.perf_counter() if start is None else start
-            model.training_step(batch, batch_idx)
-            if model.iteration >= iterations:
-                break
-    return time.perf_counter() - (start or time.perf_counter()), steps
+    return step_by_hand(model, dm, lambda steps: model.iteration >= iterations)
 
 
 def paired(iterations: int, repeats: int, overrides: list[str]) -> dict[str, Any]:

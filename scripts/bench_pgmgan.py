@@ -1,12 +1,20 @@
 """Steps/s of a genexp PGMGAN 2-D toy run against the same step as a plain PyTorch loop.
 
-Both train PGMGAN's toy setting (experiment=pgm_grid25: conditional MLP G 4x128 with BatchNorm,
-Maxout D 3x128x5, frozen Linear(2, 25) partitioner, guide, batch 100, 1:1, Adam 5e-4) with the same
-genexp nets for the same number of iterations, in this one process, alternating plain / genexp /
-plain / genexp ... so machine noise hits both alike. genexp runs the CLI's code path with its
-default logger (wandb, offline) and default callbacks (checkpoints, sample figures, NaN guard,
-progress bar); only the training loop is timed on both sides (genexp's ``train_loop_s``, which
-includes its per-epoch validation; the partitioner stage and end-of-run metrics are excluded).
+Three sides train PGMGAN's toy setting (experiment=pgm_grid25: conditional MLP G 4x128 with
+BatchNorm, Maxout D 3x128x5, frozen Linear(2, 25) partitioner, guide, batch 100, 1:1, Adam 5e-4)
+for the same number of iterations, in this one process, their order rotated from repeat to repeat
+so machine noise hits all alike:
+
+- ``plain``: a hand-written PyTorch loop on the same genexp nets (the model's arithmetic only);
+- ``module by hand``: genexp's own PGMGAN module of the same config, its ``training_step`` over its
+  datamodule's batches with torch optimizers and no Lightning (scripts/bench_by_hand.py): the
+  model's code without the framework;
+- ``genexp``: the CLI's code path with its default logger (wandb, offline) and default callbacks
+  (checkpoints, sample figures, NaN guard, progress bar).
+
+Only the training loop is timed (genexp's ``train_loop_s``, which includes its validation; the
+partitioner stage and end-of-run metrics are excluded). genexp / module by hand is the framework's
+cost; module by hand / plain is what the model's own code adds to the arithmetic.
 
     python scripts/bench_pgmgan.py [--iters 3000] [--repeats 3] [--json out.json]
 """
@@ -27,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from bench_by_hand import build, step_by_hand  # noqa: E402
 from bench_overhead import alternate, print_table, ratio_summary, run_genexp, setup_process  # noqa: E402
 
 from genexp.data.toy_distributions import grid25  # noqa: E402
@@ -75,6 +84,16 @@ def run_plain(x_train: torch.Tensor, iters: int) -> tuple[float, int]:
     return time.perf_counter() - start, 2 * iters
 
 
+def run_module_by_hand(x_train: torch.Tensor, iters: int, overrides: list[str]) -> tuple[float, int]:
+    """genexp's own PGMGAN module (the same config as the genexp side) stepped by hand: its
+    ``training_step`` over its datamodule's batches, no Lightning; returns (seconds, optimizer steps)."""
+    torch.manual_seed(0)
+    dm, model = build([*overrides, "logger=none", "callbacks=none"], "/tmp/genexp_bench_pgmgan")
+    dm.setup()
+    model.prepare_partitioner(x_train[:10_000])  # the partitioner stage, outside the timed loop
+    return step_by_hand(model, dm, lambda steps: steps >= 2 * iters)
+
+
 def main() -> None:
     """Alternate the two runs; print the time-per-step ratio (median and spread over repeats)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -97,6 +116,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sides = {
             "plain": lambda: run_plain(x_train, args.iters),
+            "module by hand": lambda: run_module_by_hand(x_train, args.iters, overrides),
             "genexp": lambda: run_genexp(0, Path(tmp), overrides),
         }
         summary = ratio_summary(alternate(sides, args.repeats))
