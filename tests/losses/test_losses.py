@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
-from genexp.losses.gan import discriminator_loss, generator_loss, r1_penalty
+from genexp.errors import ConfigError
+from genexp.losses.gan import check_gan_loss, discriminator_loss, generator_loss, r1_penalty
 from genexp.losses.gaussian import diag_gaussian_log_prob, kl_diag_to_standard_normal
-from genexp.losses.likelihoods import bernoulli_nll, gaussian_nll
+from genexp.losses.likelihoods import bernoulli_nll, check_likelihood, gaussian_nll, squared_error
 
 
 def test_kl_to_standard_normal_matches_torch() -> None:
@@ -63,3 +65,49 @@ def test_r1_penalty_of_linear_discriminator_is_weight_norm() -> None:
     x = torch.randn(6, 2, requires_grad=True)
     logits = x @ w
     assert torch.isclose(r1_penalty(logits, x), torch.tensor(25.0))
+
+
+def test_r1_penalty_is_differentiable_in_the_discriminator() -> None:
+    # D(x) = x . w: R1 = |w|^2, so d R1 / d w = 2 w (needs the gradient's own graph)
+    w = torch.tensor([3.0, 4.0], requires_grad=True)
+    x = torch.randn(6, 2, requires_grad=True)
+    r1_penalty(x @ w, x).backward()
+    assert torch.allclose(w.grad, torch.tensor([6.0, 8.0]))
+
+
+def test_unknown_gan_loss_lists_the_choices() -> None:
+    assert check_gan_loss("hinge") == "hinge"
+    with pytest.raises(
+        ConfigError, match=r"unknown GAN loss 'wgan'; choose one of \['non_saturating', 'hinge'\]"
+    ):
+        check_gan_loss("wgan")
+
+
+def test_diag_gaussian_log_prob_broadcasts_rows_against_components() -> None:
+    # (n, 1, d) codes against (1, K, d) components: (n, K) log-densities, summed over d only
+    g = torch.Generator().manual_seed(1)
+    z, mu, logvar = (
+        torch.randn(5, 1, 3, generator=g),
+        torch.randn(1, 4, 3, generator=g),
+        torch.randn(1, 4, 3, generator=g),
+    )
+    ref = Normal(mu, (0.5 * logvar).exp()).log_prob(z).sum(-1)
+    out = diag_gaussian_log_prob(z, mu, logvar)
+    assert out.shape == (5, 4) and torch.allclose(out, ref, atol=1e-5)
+
+
+def test_likelihood_check_names_the_choices_and_needs_bounds_for_bernoulli() -> None:
+    assert check_likelihood("bernoulli", (0.0, 1.0)) == "bernoulli"
+    assert check_likelihood("gaussian", None) == "gaussian"
+    with pytest.raises(
+        ConfigError, match=r"^unknown likelihood 'laplace'; choose one of \['gaussian', 'bernoulli'\]$"
+    ):
+        check_likelihood("laplace", None)
+    bounded = r"^likelihood=bernoulli needs bounded data \(a dataset with value_range\); use gaussian$"
+    with pytest.raises(ConfigError, match=bounded):
+        check_likelihood("bernoulli", None)
+
+
+def test_squared_error_is_one_sum_per_row() -> None:
+    x_hat = torch.tensor([[[1.0, 0.0]], [[2.0, 2.0]]])
+    assert squared_error(torch.zeros(2, 1, 2), x_hat).tolist() == [1.0, 8.0]

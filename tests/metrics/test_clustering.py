@@ -51,5 +51,13 @@ def test_nmi_ari_match_sklearn() -> None:
     scores = clustering_scores(true, pred)
     assert scores["cluster_nmi"] == pytest.approx(normalized_mutual_info_score(true, pred))
     assert scores["cluster_ari"] == pytest.approx(adjusted_rand_score(true, pred))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^need equally many labels and predictions, got 90 and 89$"):
         clustering_scores(true, pred[:-1])
+
+
+def test_labels_of_any_shape_and_a_single_pair() -> None:
+    true, pred = np.array([[0], [0], [1], [1]]), np.array([1, 1, 0, 1])  # a column is flattened
+    assert clustering_scores(true, pred)["cluster_acc"] == pytest.approx(0.75)
+    assert clustering_scores([2], [0])["cluster_acc"] == 1.0
+    with pytest.raises(ValueError, match=r"got 0 and 0$"):
+        clustering_scores([], [])

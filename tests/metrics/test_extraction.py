@@ -65,6 +65,48 @@ def test_torch_threads_sets_and_restores() -> None:
         torch.set_num_threads(before)
 
 
+class _FakeGlibc:
+    """Records the allocator calls :func:`extraction.large_blocks_reused` makes."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def mallopt(self, param: int, value: int) -> int:
+        self.calls.append(("mallopt", param, value))
+        return 1
+
+    def malloc_trim(self, pad: int) -> int:
+        self.calls.append(("malloc_trim", pad))
+        return 1
+
+
+def test_large_blocks_reused_during_extraction_then_settled_and_trimmed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = _FakeGlibc()
+    monkeypatch.setattr(extraction, "_glibc", lambda: fake)
+    settings = ExtractionSettings(8, True)
+    ext = extraction.prepare(fidelity.make_extractor(fidelity.tiny_spec(), ["features"]), settings)
+    with pytest.raises(RuntimeError, match="boom"), extraction.large_blocks_reused():
+        assert fake.calls == [("mallopt", -3, 1 << 30), ("mallopt", -1, 1 << 30)]  # mmap, trim: 1 GiB
+        raise RuntimeError("boom")
+    assert fake.calls[2:] == [("mallopt", -3, 32 << 20), ("mallopt", -1, 64 << 20), ("malloc_trim", 0)]
+    fake.calls.clear()
+    extraction.run_batches(ext, uint8_images(9, 0), settings, threads=1)
+    assert [c[0] for c in fake.calls] == ["mallopt", "mallopt", "mallopt", "mallopt", "malloc_trim"]
+    monkeypatch.setattr(extraction, "_glibc", lambda: None)  # not glibc: nothing to tune
+    assert extraction.run_batches(ext, uint8_images(9, 0), settings, threads=1)["features"].shape == (9, 16)
+
+
+def test_glibc_found_on_linux() -> None:
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("the allocator tuning is for glibc only")
+    libc = extraction._glibc()
+    assert libc is not None and hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim")
+
+
 def test_run_batches_equals_plain_extraction_and_bf16_is_applied() -> None:
     x = uint8_images(37, 0)
     plain = fidelity.extract(fidelity.make_extractor(fidelity.tiny_spec(), ["features", "logits"]), x)

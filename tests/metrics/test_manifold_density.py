@@ -112,3 +112,9 @@ def test_manifold_log_density_sums_its_terms() -> None:
     z, x = torch.randn(3, 2), torch.randn(3, 5)
     terms = manifold_log_density(x, z, lambda v: v @ a.T, prior.log_prob, 0.5)
     torch.testing.assert_close(terms["log_px"], terms["log_pz"] - terms["half_log_det"] + terms["log_lik"])
+
+
+def test_isotropic_gaussian_log_lik_of_one_row() -> None:
+    x = torch.tensor([[[1.0, 2.0]]])  # one row of d = 2 scalars, at distance^2 = 5 from 0
+    out = isotropic_gaussian_log_lik(x, torch.zeros(1, 1, 2), 0.5)
+    assert float(out[0]) == pytest.approx(-0.5 * (5 / 0.5 + 2 * math.log(2 * math.pi * 0.5)), rel=1e-12)

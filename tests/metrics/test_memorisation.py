@@ -39,3 +39,15 @@ def test_fresh_samples_of_the_same_distribution_give_ratio_one() -> None:
 def test_reference_sets_must_have_equal_size() -> None:
     with pytest.raises(ValueError, match="same size"):
         memorisation_scores(torch.zeros(3, 2), torch.zeros(4, 2), torch.zeros(5, 2))
+
+
+def test_ratio_is_nan_when_every_sample_is_a_test_point() -> None:
+    test, train = torch.zeros(3, 2), torch.ones(3, 2)
+    out = memorisation_scores(test.clone(), train, test)
+    assert math.isnan(out["memorisation_ratio"]) and out["nn_test_dist"] == 0.0
+
+
+def test_a_tie_does_not_count_as_closer_to_train() -> None:
+    samples = torch.zeros(2, 1)
+    out = memorisation_scores(samples, torch.tensor([[1.0], [5.0]]), torch.tensor([[-1.0], [7.0]]))
+    assert out["memorisation_frac_closer_train"] == 0.0 and out["memorisation_ratio"] == 1.0

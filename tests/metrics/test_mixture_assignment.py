@@ -29,3 +29,18 @@ def test_pca_2d_is_an_isometry_on_planar_codes() -> None:
     torch.testing.assert_close(torch.cdist(both2, both2), torch.cdist(both, both), atol=1e-6, rtol=1e-9)
     same, none, how = pca_2d(plane)
     assert how == "codes" and none is None and torch.equal(same, plane)
+
+
+def test_one_row_is_enough_and_no_rows_is_an_error() -> None:
+    assert component_accuracy(torch.tensor([[0.2, 0.8]]), torch.tensor([1])) == 1.0
+    with pytest.raises(ValueError, match="got 0 and 0"):
+        component_accuracy(torch.zeros(0, 2), torch.zeros(0, dtype=torch.long))
+
+
+def test_pca_2d_projects_three_columns_and_passes_extra_through() -> None:
+    z3 = torch.tensor([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [2.0, 1.0, 0.0]])
+    z2, none, how = pca_2d(z3)
+    assert how == "pca" and z2.shape == (4, 2) and none is None
+    codes, means = torch.randn(5, 2), torch.randn(3, 2, dtype=torch.float32)
+    _, extra, how = pca_2d(codes, means)
+    assert how == "codes" and extra.dtype == torch.float64 and torch.equal(extra, means.double())

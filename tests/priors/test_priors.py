@@ -155,3 +155,17 @@ def test_build_prior_accepts_none_a_factory_and_an_instance() -> None:
     assert build_prior(lambda dim: GMMPrior(dim, 2), 5).means.shape == (2, 5)
     given = GMMPrior(3, 2)
     assert build_prior(given, 3) is given
+
+
+def test_normal_prior_follows_its_module_and_keeps_no_state() -> None:
+    prior = NormalPrior(3)
+    assert "_anchor" not in prior.state_dict()  # nothing to save: old checkpoints load strictly
+    assert prior.to("meta").sample(2).device.type == "meta"
+    z = torch.zeros(4, 3, dtype=torch.float64, device="meta")
+    resp = prior.responsibilities(z)
+    assert resp.shape == (4, 1) and resp.dtype == torch.float64 and resp.device.type == "meta"
+
+
+def test_normal_prior_moments_are_zero_and_identity() -> None:
+    mean, cov = NormalPrior(3).gaussian_moments()
+    assert torch.equal(mean, torch.zeros(3)) and torch.equal(cov, torch.eye(3))
