@@ -12,6 +12,8 @@ those metrics on a CPU), shared by the metric callbacks and ``scripts/bench_metr
   zeroed again at each batch (about 18,000 page faults per image at batch 32, a third of the
   extraction's CPU time here); :func:`large_blocks_reused` has glibc serve them from the heap and
   keep them for the next batch while features are extracted;
+- the TF1 bilinear resize of torch-fidelity's Inception, computed separably with the same result
+  bit for bit (:mod:`genexp.metrics.tf1_resize`);
 - ``autocast="bf16"``: bfloat16 autocast, off by default and part of the protocol. Its FID is
   within 1e-3 (relative) of fp32's on a noisy-vs-clean MNIST set (``tests/metrics/
   test_extraction.py``), but two samples of MNIST itself, whose FID is only the small-sample
@@ -32,6 +34,7 @@ import torch
 from torch import Tensor
 
 from genexp.metrics import fidelity
+from genexp.metrics.tf1_resize import fast_tf1_resize
 
 AUTOCAST = ("none", "bf16")
 # glibc's mallopt parameters, and the values its dynamic thresholds settle at on 64-bit after large
@@ -148,7 +151,7 @@ def run_batches(
     """Features ``{layer: (n, d) float32}`` of prepared inputs ``x``, ``settings.batch_size`` at a
     time, with ``threads`` torch threads (0: the current count)."""
     parts = []
-    with torch_threads(threads), torch.no_grad(), large_blocks_reused():
+    with torch_threads(threads), torch.no_grad(), large_blocks_reused(), fast_tf1_resize():
         for i in range(0, len(x), settings.batch_size):
             xb = x[i : i + settings.batch_size]
             if settings.channels_last and xb.dim() == 4:
