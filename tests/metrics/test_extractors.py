@@ -4,6 +4,7 @@ initialised models of the same classes saved to temporary files."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from pathlib import Path
 
@@ -117,3 +118,75 @@ def test_clip_path_on_a_tiny_model_of_the_same_class(tmp_path: Path) -> None:
     assert ext.resolution == 16 and feats.shape == (4, 8) and torch.isfinite(feats).all()
     assert torch.equal(feats, fidelity.extract(ext, images(4, 1))["clip"])
     assert not torch.allclose(feats[0], feats[1])
+
+
+def test_input_protocols_and_specs_carry_the_entry_fields() -> None:
+    classifier = extractors.get_extractor("domain_classifier")
+    assert classifier.input_protocol() == {
+        "value_range": "float, data range",
+        "channels": "native",
+        "resize": "none (native resolution)",
+        "normalisation": "none",
+    }
+    assert extractors.get_extractor("tiny").input_protocol()["value_range"] == extractors.UINT8_RGB
+    assert classifier.spec("c.pt").input == "float" and classifier.spec(None).weights_path is None
+    dino = extractors.get_extractor("dinov2_vitb14")
+    assert dino.spec("d.pth").resizer == f"{dino.resizer}; ImageNet mean/std"  # normalisation appended
+
+
+def test_the_dinov2_entries_are_the_documented_ones() -> None:
+    built = extractors._vit("dinov2_vitl14", "ViT-L/14", "vit_large_patch14_dinov2", 1024)
+    assert built == extractors.get_extractor("dinov2_vitl14")
+    assert built.key == "dinov2_vitl14" and built.fidelity_name == "genexp-timm-vit"
+    assert built.label == "DINOv2 ViT-L/14 (timm vit_large_patch14_dinov2, class token 1024-d)"
+    assert (built.feature_layer, built.normalisation) == ("dinov2", "ImageNet mean/std")
+    assert (
+        built.resizer
+        == f"{extractors.TF1_BILINEAR} to 224x224 (position embeddings resampled bicubic by timm)"
+    )
+    assert built.weights_file == "dinov2_vitl14_pretrain.pth" and built.sha256 is None
+    assert "dinov2_vitl14_pretrain.pth" in built.source and "vit_large_patch14_dinov2" in built.source
+    assert built.requires == ("timm",) and built.needs_weights
+    assert dict(built.options) == {"timm_model": "vit_large_patch14_dinov2", "image_size": 224}
+
+
+def test_register_and_messages_with_a_declared_sha256(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(extractors, "REGISTRY", dict(extractors.REGISTRY))
+    seen: list = []
+    entry = extractors.register_extractor(
+        dataclasses.replace(
+            extractors.get_extractor("tiny"),
+            key="checked",
+            weights_file="w.bin",
+            check=lambda p: seen.append(p) or f"checked {p}",
+        )
+    )
+    assert extractors.get_extractor("checked") is entry
+    assert extractors.expected(extractors.get_extractor("tiny")) == "a weights file (sha256 not pinned)"
+    pin = "cd" * 32
+    assert extractors.weights_problem(entry, None) == (
+        "no weights file for extractor 'checked': set metric.<name>.weights_path to w.bin (sha256 not pinned)"
+    )
+    assert f"w.bin (sha256 {pin})" in extractors.weights_problem(entry, None, sha256=pin)
+    assert f"expected w.bin (sha256 {pin})" in extractors.weights_problem(
+        entry, tmp_path / "absent", sha256=pin
+    )
+    real = tmp_path / "w.bin"
+    real.write_bytes(b"w")
+    assert extractors.weights_problem(entry, real) == f"checked {real}" and seen == [str(real)]
+    line = extractors.load_problem(entry, real, ValueError("first line\nsecond line"), sha256=pin)
+    assert f"(ValueError: first line); expected w.bin (sha256 {pin})" in line
+    long = extractors.load_problem(entry, real, OSError("x" * 300))
+    assert "(OSError: " + "x" * 200 + ")" in long
+
+
+def test_a_missing_package_message_shows_a_declared_sha256(tmp_path: Path, monkeypatch) -> None:
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "timm" else real_find_spec(n, *a)
+    )
+    pin = "ef" * 32
+    problem = extractors.weights_problem(
+        extractors.get_extractor("dinov2_vitb14"), tmp_path / "x", sha256=pin
+    )
+    assert f"dinov2_vitb14_pretrain.pth (sha256 {pin})" in problem

@@ -56,3 +56,36 @@ def test_subsets_follow_the_seed_and_the_plot_draws_the_fit() -> None:
     line, dots = fig.axes[0].lines
     assert line.get_ydata()[0] == pytest.approx(one["fid_inf"])  # the fit at 1/N = 0
     np.testing.assert_allclose(dots.get_xdata(), [1 / n for n, _ in one["fid_inf_points"]])
+
+
+def test_subset_sizes_at_their_bounds() -> None:
+    # two points are enough, and give exactly two sizes: the smallest and all
+    assert subset_sizes(10, points=2) == [2, 10]
+    assert subset_sizes(3, points=2, min_fraction=0.5) == [2, 3]
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match=r"min_fraction must be in \(0, 1\)"):
+            subset_sizes(1000, min_fraction=bad)
+
+
+def test_fd_infinity_defaults_and_min_fraction() -> None:
+    gen, ref = features(100, 2, 6) + 0.5, features(120, 2, 7)
+    default = fd_infinity(gen, ref)
+    assert [n for n, _ in default["fid_inf_points"]] == subset_sizes(100) == [10, 32, 55, 78, 100]
+    half = fd_infinity(gen, ref, points=3, min_fraction=0.5)
+    assert [n for n, _ in half["fid_inf_points"]] == [50, 75, 100]
+
+
+def test_the_figure_shows_the_fit_from_zero_and_the_measured_points() -> None:
+    points = [[10, 5.0], [20, 3.0], [40, 2.0]]
+    fig = fd_vs_n_figure(points, 1.25, 40.0)
+    ax = fig.axes[0]
+    line, dots = ax.lines
+    x = np.linspace(0.0, 0.1, 50)  # from 1/N = 0 to 1 / (smallest N)
+    np.testing.assert_allclose(line.get_xdata(), x)
+    np.testing.assert_allclose(line.get_ydata(), 1.25 + 40.0 * x)
+    assert dots.get_marker() == "o" and dots.get_linestyle() == "None"
+    np.testing.assert_allclose(dots.get_ydata(), [5.0, 3.0, 2.0])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["fit: FD∞ = 1.25", "FD at N samples"]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("1 / N", "FD", "")
+    assert ax.get_xlim()[0] == 0.0
+    assert fd_vs_n_figure(points, 1.25, 40.0, "a title").axes[0].get_title() == "a title"

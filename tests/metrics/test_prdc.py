@@ -63,3 +63,36 @@ def test_bad_inputs_are_one_line_errors() -> None:
         precision_recall_density_coverage(features(50, 2, 0), features(50, 3, 1))
     with pytest.raises(ValueError, match=r"\(n, d\) matrix"):
         precision_recall_density_coverage(torch.zeros(50), features(50, 1, 1))
+
+
+def test_points_on_a_ball_boundary_count_for_precision_recall_only() -> None:
+    real = torch.tensor([[0.0], [1.0], [3.0], [7.0]])  # 1st-NN radii 1, 1, 2, 4
+    fake = torch.tensor([[-1.0], [-3.0]])  # 1st-NN radii 2, 2
+    # -1 lies on the ball of 0 (d = r = 1) and 1 on the ball of -1 (d = r = 2): inside for
+    # precision/recall (<=), outside for density/coverage (<); 0 is strictly inside -1's ball
+    out = precision_recall_density_coverage(real, fake, k_pr=1, k_dc=1)
+    assert out == {"precision": 0.5, "recall": 0.5, "density": 0.0, "coverage": 0.0}
+
+
+def test_knn_radii_with_exactly_k_plus_one_rows() -> None:
+    x = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
+    assert knn_radii(x, (3,))[3].tolist() == [7.0, 6.0, 4.0, 7.0]
+    with pytest.raises(ValueError, match="more than k = 4 feature rows"):
+        knn_radii(x, (4,))
+
+
+def test_default_ks_are_three_and_five() -> None:
+    real, fake = features(60, 4, 8), 1.3 * features(50, 4, 9)
+    default = precision_recall_density_coverage(real, fake)
+    assert default == precision_recall_density_coverage(real, fake, k_pr=3, k_dc=5)
+    assert default != precision_recall_density_coverage(real, fake, k_pr=4, k_dc=5)
+
+
+def test_errors_name_the_bad_set_and_k() -> None:
+    with pytest.raises(ValueError, match=r"^real features must be an \(n, d\) matrix"):
+        precision_recall_density_coverage(torch.zeros(50), features(50, 1, 1))
+    with pytest.raises(ValueError, match=r"^generated features must be an \(n, d\) matrix"):
+        precision_recall_density_coverage(features(50, 1, 1), torch.zeros(50))
+    for k_pr, k_dc in ((0, 5), (3, 0)):
+        with pytest.raises(ValueError, match="k must be >= 1"):
+            precision_recall_density_coverage(features(50, 2, 0), features(50, 2, 1), k_pr, k_dc)
