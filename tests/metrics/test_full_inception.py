@@ -87,3 +87,61 @@ def test_is_refusal_is_one_line_with_the_way_to_get_the_file(tmp_path: Path) -> 
     assert "make assets" not in line and "\n" not in line
     no_logits = full_inception.is_refusal(tmp_path / "fid_only.pth")
     assert "has no logits layer" in no_logits and "--online" in no_logits and "\n" not in no_logits
+
+
+def test_download_streams_the_url_into_the_file(tmp_path: Path) -> None:
+    source = tmp_path / "source.bin"
+    source.write_bytes(bytes(range(256)) * 5000)  # 1.28 MB: more than one 1 MiB chunk
+    dest = tmp_path / "dest.bin"
+    full_inception.download(source.as_uri(), dest)
+    assert dest.read_bytes() == source.read_bytes()
+
+
+def test_fetch_downloads_beside_the_file_into_new_folders_and_checks_the_network(tmp_path: Path) -> None:
+    no_mixed = io.BytesIO()
+    torch.save({"fc.weight": torch.ones(4, 2), "fc.bias": torch.zeros(4)}, no_mixed)
+    blob = no_mixed.getvalue()
+    assets = tmp_path / "a" / "b"
+    dests: list[Path] = []
+
+    def downloader(url: str, dest: Path) -> None:
+        dests.append(dest)
+        dest.write_bytes(blob)
+
+    with pytest.raises(RuntimeError, match="not a torch-fidelity InceptionV3 state dict"):
+        full_inception.fetch(assets, downloader, sha256=hashlib.sha256(blob).hexdigest())
+    assert dests == [assets / (full_inception.FILE + ".part")] and list(assets.iterdir()) == []
+
+
+def test_fetch_records_what_the_file_is(tmp_path: Path) -> None:
+    blob = state_dict_bytes(0.5)
+    path = full_inception.fetch(tmp_path, serving(blob, []), sha256=hashlib.sha256(blob).hexdigest())
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert set(meta) == {"file", "sha256", "format", "source", "has_logits", "note"}
+    assert meta["file"] == full_inception.FILE
+    assert (
+        "FeatureExtractorInceptionV3" in meta["format"] and "feature_extractor_weights_path" in meta["format"]
+    )
+    assert "1008-way" in meta["note"] and "Inception Score" in meta["note"]
+
+
+def test_is_refusal_passes_on_the_problem_of_an_existing_file(tmp_path: Path) -> None:
+    present = tmp_path / "w.pth"
+    present.write_bytes(b"x")
+    line = full_inception.is_refusal(present, "cannot read it")
+    assert line.startswith("IS refused: cannot read it; to get the weights with logits, run `python")
+    assert full_inception.is_refusal(None, "no file configured").startswith("IS refused: no file configured;")
+
+
+def test_download_gives_up_on_a_stalled_server_after_two_minutes(tmp_path: Path, monkeypatch) -> None:
+    opened: list[tuple] = []
+
+    def fake_urlopen(url: str, timeout: float | None = None) -> io.BytesIO:
+        opened.append((url, timeout))
+        return io.BytesIO(b"weights")
+
+    monkeypatch.setattr(full_inception.urllib.request, "urlopen", fake_urlopen)
+    full_inception.download("https://example.invalid/w.pth", tmp_path / "w.pth")
+    assert (
+        opened == [("https://example.invalid/w.pth", 120)] and (tmp_path / "w.pth").read_bytes() == b"weights"
+    )
