@@ -18,6 +18,13 @@ def diag_gaussian_log_prob(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
     return -0.5 * (((z - mu).pow(2) / logvar.exp()) + logvar + math.log(2 * math.pi)).sum(-1)
 
 
+def split_gaussian(head: Tensor) -> tuple[Tensor, Tensor]:
+    """An encoder's (n, 2d) output as the posterior mean and log-variance, each (n, d); the
+    log-variance clamped to [-30, 20] so exp() stays finite."""
+    mu, logvar = head.chunk(2, dim=1)
+    return mu, logvar.clamp(-30.0, 20.0)
+
+
 def reparameterize(mu: Tensor, logvar: Tensor) -> Tensor:
     """A draw mu + sigma * eps with eps ~ N(0, I) that gradients flow through."""
     return mu + (0.5 * logvar).exp() * torch.randn_like(mu)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -103,8 +104,10 @@ def torch_threads(n: int) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
+@functools.lru_cache(maxsize=1)
 def _glibc() -> Any:
-    """The C library if it is glibc (it has ``mallopt``), else None."""
+    """The C library if it is glibc (it has ``mallopt``), else None (looked up once: ``find_library``
+    runs ``ldconfig``)."""
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None

@@ -13,6 +13,7 @@ from genexp.constraints import NonNegativeFloat, NonNegativeInt, PositiveInt, Un
 from genexp.errors import ConfigError
 from genexp.losses.clustering import encoder_nll_per_dim
 from genexp.losses.gan import GanLoss, discriminator_loss
+from genexp.losses.gaussian import split_gaussian
 from genexp.models.adversarial import AdversarialModule
 from genexp.models.components.ema import ema_update, standing_batchnorm_stats
 
@@ -153,8 +154,7 @@ class AIM(AdversarialModule):
     # -- inference capabilities -------------------------------------------------------------------
     def encode_distribution(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and log-variance, each (n, latent_dim)."""
-        mu, logvar = self.encoder(x).chunk(2, dim=1)
-        return mu, logvar.clamp(-30.0, 20.0)
+        return split_gaussian(self.encoder(x))
 
     def encode(self, x: Tensor) -> Tensor:
         """The posterior mean."""

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from genexp.constraints import PositiveInt
 from genexp.losses.clustering import encoder_nll_per_dim
 from genexp.losses.gan import GanLoss, discriminator_loss, generator_loss
-from genexp.losses.gaussian import reparameterize
+from genexp.losses.gaussian import reparameterize, split_gaussian
 from genexp.losses.likelihoods import squared_error
 from genexp.models.adversarial import AdversarialModule
 
@@ -74,8 +74,7 @@ class ALI(AdversarialModule):
     # -- capabilities used by metrics -------------------------------------------------------------
     def encode_distribution(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and log-variance, each (n, latent_dim)."""
-        mu, logvar = self.encoder(x).chunk(2, dim=1)
-        return mu, logvar.clamp(-30.0, 20.0)
+        return split_gaussian(self.encoder(x))
 
     def encode(self, x: Tensor) -> Tensor:
         """The posterior mean."""

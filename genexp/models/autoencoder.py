@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from genexp.constraints import NonNegativeFloat, PositiveFloat, PositiveInt
 from genexp.errors import ConfigError
-from genexp.losses.gaussian import reparameterize
+from genexp.losses.gaussian import reparameterize, split_gaussian
 from genexp.losses.likelihoods import (
     Likelihood,
     bernoulli_nll,
@@ -72,8 +72,7 @@ class AutoencoderModule(GenerativeModule):
     # -- capabilities used by metrics -------------------------------------------------------
     def encode_distribution(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Posterior mean and log-variance, each (n, latent_dim)."""
-        mu, logvar = self.encoder(x).chunk(2, dim=1)
-        return mu, logvar.clamp(-30.0, 20.0)
+        return split_gaussian(self.encoder(x))
 
     def encode(self, x: Tensor) -> Tensor:
         """The posterior mean."""

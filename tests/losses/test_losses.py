@@ -111,3 +111,12 @@ def test_likelihood_check_names_the_choices_and_needs_bounds_for_bernoulli() -> 
 def test_squared_error_is_one_sum_per_row() -> None:
     x_hat = torch.tensor([[[1.0, 0.0]], [[2.0, 2.0]]])
     assert squared_error(torch.zeros(2, 1, 2), x_hat).tolist() == [1.0, 8.0]
+
+
+def test_split_gaussian_halves_and_clamps_the_log_variance() -> None:
+    from genexp.losses.gaussian import split_gaussian
+
+    head = torch.tensor([[1.0, 2.0, -50.0, 0.5], [3.0, 4.0, 25.0, -1.0]])
+    mu, logvar = split_gaussian(head)
+    assert torch.equal(mu, torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert torch.equal(logvar, torch.tensor([[-30.0, 0.5], [20.0, -1.0]]))

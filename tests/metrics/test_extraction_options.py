@@ -108,23 +108,31 @@ def test_auto_threads_share_cores_as_integers_and_ignore_a_zero_env(monkeypatch:
     assert threads == 2 and isinstance(threads, int)
 
 
-def test_glibc_needs_a_found_library_with_mallopt_and_malloc_trim(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_glibc_needs_a_found_library_with_mallopt_and_malloc_trim(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
     def fn(*args: object) -> int:
         return 1
+
+    def lookup() -> object:  # _glibc caches its one lookup; each case here needs a fresh one
+        extraction._glibc.cache_clear()
+        return extraction._glibc()
+
+    request.addfinalizer(extraction._glibc.cache_clear)  # leave no fake library in the cache
 
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: "libc.so.6")
     for lib in (SimpleNamespace(mallopt=fn), SimpleNamespace(malloc_trim=fn), SimpleNamespace()):
         monkeypatch.setattr(ctypes, "CDLL", lambda name, lib=lib: lib)
-        assert extraction._glibc() is None
+        assert lookup() is None
     both = SimpleNamespace(mallopt=fn, malloc_trim=fn)
     monkeypatch.setattr(ctypes, "CDLL", lambda name: both if name == "libc.so.6" else None)
-    assert extraction._glibc() is both
+    assert lookup() is both
 
     def no_library(name: str) -> None:
         raise OSError(name)
 
     monkeypatch.setattr(ctypes, "CDLL", no_library)
-    assert extraction._glibc() is None
+    assert lookup() is None
     monkeypatch.setattr(ctypes, "CDLL", lambda name: both)
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)  # no C library found
-    assert extraction._glibc() is None
+    assert lookup() is None
