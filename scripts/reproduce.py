@@ -41,8 +41,11 @@ from reproduction.render import render, write_section
 __all__ = ["GROUPS", "copy_figures", "main", "run_command", "run_one"]
 
 
-def run_command(group: Group, run: Run, seed: int, run_dir: Path, extra: dict[str, Any]) -> list[str]:
-    """The ``python -m genexp`` command line of one run (or its baseline script's).
+def run_command(
+    group: Group, run: Run, seed: int, run_dir: Path, extra: dict[str, Any], threads: int = 1
+) -> list[str]:
+    """The ``python -m genexp`` command line of one run (or its baseline script's), on ``threads``
+    torch threads.
 
     ``run_dir`` is ``<group folder>/<row slug>/seed<seed>``; a :class:`SiblingPath` override
     resolves to the named row's folder of the same seed in that group folder."""
@@ -64,19 +67,23 @@ def run_command(group: Group, run: Run, seed: int, run_dir: Path, extra: dict[st
         ],
         f"seed={seed}",
         "logger=csv",
-        "num_threads=1",
+        f"num_threads={threads}",
         f"hydra.run.dir={run_dir}",
     ]
 
 
-def run_one(cmd: list[str], run_dir: Path, force: bool) -> tuple[bool, float, str]:
+def run_one(cmd: list[str], run_dir: Path, force: bool, threads: int = 1) -> tuple[bool, float, str]:
     """Run one run folder unless it already has metrics.json; returns (ok, wall seconds, status)."""
     metrics_path = run_dir / "metrics.json"
     if metrics_path.exists() and not force:
         return True, recorded_wall(run_dir), "reused"
     run_dir.mkdir(parents=True, exist_ok=True)
     env = dict(
-        os.environ, WANDB_MODE="offline", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1"
+        os.environ,
+        WANDB_MODE="offline",
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+        PYTHONUNBUFFERED="1",
     )
     started = time.time()
     with open(run_dir / "reproduce.log", "w") as log:
@@ -111,7 +118,10 @@ def parse_args(argv: Optional[list[str]]) -> tuple[argparse.ArgumentParser, argp
     parser.add_argument(
         "--only", nargs="+", default=None, help="run labels to run (default: all of the group)"
     )
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses one thread)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads per run (default 1; jobs x threads <= cores)"
+    )
     parser.add_argument("--force", action="store_true", help="re-run folders that already have metrics.json")
     parser.add_argument(
         "--table-only", action="store_true", help="only rebuild the table from the finished run folders"
@@ -153,7 +163,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     def work(job: tuple[Run, int, Path]) -> bool:
         run, seed, run_dir = job
-        ok, wall, status = run_one(run_command(group, run, seed, run_dir, extra), run_dir, args.force)
+        cmd = run_command(group, run, seed, run_dir, extra, args.threads)
+        ok, wall, status = run_one(cmd, run_dir, args.force, args.threads)
         print(f"[{time.strftime('%H:%M:%S')}] {run.label} seed {seed}: {status} ({wall:.0f} s)", flush=True)
         return ok
 

@@ -3,13 +3,13 @@ mixture, trained in three stages from one command."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Literal, Optional
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from genexp.constraints import NonNegativeInt, PositiveInt, UnitInterval
+from genexp.constraints import NonNegativeInt, PositiveFloat, PositiveInt, UnitInterval
 from genexp.errors import ConfigError
 from genexp.losses.clustering import vade_kl
 from genexp.metrics.clustering import clustering_scores
@@ -27,11 +27,14 @@ class VaDE(StagedModel, VAE):
     Stages (one command; :mod:`genexp.models.components.staging`), all on the run's device:
 
     1. ``pretrain``: ``pretrain_epochs`` epochs of a plain autoencoder (decoder applied to the
-       posterior mean, loss = reconstruction NLL of the clean input only; with
+       posterior mean, loss on the clean input only: ``pretrain_loss="nll"`` the model's
+       reconstruction NLL, ``"mse"`` the squared error of the decoded mean on the [0, 1] scale,
+       summed over pixels, as DEC's autoencoder and the public VaDE ports train it; with
        ``pretrain_noise`` > 0 a denoising one: each input pixel is set to the background value
-       with that probability) with the model's optimizer settings, on the training split in the
-       datamodule's batch size. Diagnostic (labels are read only here, never used for training):
-       ``kmeans_acc`` / ``kmeans_purity`` of k-means on the pretrained codes;
+       with that probability) with the model's optimizer settings (learning rate
+       ``pretrain_lr`` when given), on the training split in the datamodule's batch size.
+       Diagnostic (labels are read only here, never used for training): ``kmeans_acc`` /
+       ``kmeans_purity`` of k-means on the pretrained codes;
     2. ``gmm_init``: ``gmm_restarts`` diagonal-GMM starts on the encoder means of the training
        split (each: k-means with ``kmeans_n_init`` restarts, then EM), the one with the highest
        likelihood copied into the prior (means and variances; weights uniform unless
@@ -53,6 +56,8 @@ class VaDE(StagedModel, VAE):
         *args: Any,
         pretrain_epochs: NonNegativeInt = 10,
         pretrain_noise: UnitInterval = 0.0,
+        pretrain_loss: Literal["nll", "mse"] = "nll",
+        pretrain_lr: Optional[PositiveFloat] = None,
         gmm_fit_n: Optional[PositiveInt] = None,
         gmm_restarts: PositiveInt = 1,
         kmeans_n_init: PositiveInt = 10,
@@ -71,6 +76,10 @@ class VaDE(StagedModel, VAE):
             raise ConfigError(f"model.pretrain_epochs must be >= 0, got {pretrain_epochs}")
         if not 0.0 <= pretrain_noise < 1.0:
             raise ConfigError(f"model.pretrain_noise must be in [0, 1), got {pretrain_noise}")
+        if pretrain_loss not in ("nll", "mse"):
+            raise ConfigError(f"model.pretrain_loss must be 'nll' or 'mse', got {pretrain_loss!r}")
+        if pretrain_lr is not None and not pretrain_lr > 0:
+            raise ConfigError(f"model.pretrain_lr must be > 0 (or null), got {pretrain_lr}")
         if gmm_restarts < 1 or kmeans_n_init < 1:
             raise ConfigError(
                 f"model.gmm_restarts and model.kmeans_n_init must be >= 1, got {gmm_restarts} and "
@@ -78,6 +87,8 @@ class VaDE(StagedModel, VAE):
             )
         self.pretrain_epochs = int(pretrain_epochs)
         self.pretrain_noise = float(pretrain_noise)
+        self.pretrain_loss_kind = pretrain_loss
+        self.pretrain_lr = None if pretrain_lr is None else float(pretrain_lr)
         self.gmm_fit_n = gmm_fit_n
         self.gmm_restarts, self.kmeans_n_init = int(gmm_restarts), int(kmeans_n_init)
         self.scheduler_factory = scheduler
@@ -109,16 +120,23 @@ class VaDE(StagedModel, VAE):
         return x.masked_fill(torch.rand_like(x) < self.pretrain_noise, background)
 
     def pretrain_loss(self, x: Tensor) -> Tensor:
-        """Stage 1's loss: the reconstruction NLL of ``x`` from the decoded posterior mean of its
-        corrupted copy (batch mean)."""
-        return self.nll(x, self.decoder(self.encode(self.corrupt(x)))).mean()
+        """Stage 1's loss (batch mean) of reconstructing ``x`` from the posterior mean of its
+        corrupted copy: the reconstruction NLL, or the squared error of the decoded mean with
+        ``x`` and the decoded mean scaled to [0, 1] (summed over scalars)."""
+        out = self.decoder(self.encode(self.corrupt(x)))
+        if self.pretrain_loss_kind == "nll":
+            return self.nll(x, out).mean()
+        lo, hi = self.value_range if self.value_range is not None else (0.0, 1.0)
+        mean = torch.sigmoid(out) if self.likelihood == "bernoulli" else (out - lo) / (hi - lo)
+        return (mean - (x - lo) / (hi - lo)).pow(2).flatten(1).sum(dim=1).mean()
 
     def pretrain(self) -> dict[str, Any]:
         """Stage 1: the autoencoder pretraining loop; returns its first/last epoch losses and the
         k-means diagnostics of the pretrained codes."""
         x = train_tensor(self.trainer)
         params = [p for m in (self.encoder, self.decoder) for p in m.parameters()]
-        optimizer = self.optimizer_factory(params=params)
+        extra = {} if self.pretrain_lr is None else {"lr": self.pretrain_lr}
+        optimizer = self.optimizer_factory(params=params, **extra)
         batch_size = int(getattr(self.trainer.datamodule, "batch_size", 256))
         info: dict[str, Any] = dict(
             fit_loss(self.pretrain_loss, optimizer, x, batch_size, self.pretrain_epochs, self.device)

@@ -95,6 +95,48 @@ def test_denoising_pretraining_masks_pixels_to_the_background_and_keeps_the_clea
         _vade(gmm_restarts=0)
 
 
+def test_mse_pretraining_sums_squared_errors_of_the_decoded_mean_on_the_unit_scale() -> None:
+    torch.manual_seed(0)
+    x = torch.rand(6, 1, 8, 8) * 2 - 1  # data in [-1, 1]
+    model = _vade(value_range=(-1.0, 1.0), pretrain_loss="mse")
+    mean01 = torch.sigmoid(model.decoder(model.encode(x)))  # Bernoulli decoder: logits -> [0, 1]
+    ref = ((mean01 - (x + 1) / 2) ** 2).sum(dim=(1, 2, 3)).mean()
+    assert torch.allclose(model.pretrain_loss(x), ref)
+    # a perfect reconstruction costs nothing, a wrong one costs a known amount
+    half = torch.full((2, 1, 8, 8), 0.5)
+
+    class Zeros(torch.nn.Module):
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(len(z), 1, 8, 8)  # sigmoid(0) = 0.5 on the unit scale
+
+    model.decoder = Zeros()
+    assert float(model.pretrain_loss(torch.zeros(2, 1, 8, 8))) == 0.0  # 0 in [-1, 1] is 0.5
+    assert float(model.pretrain_loss(half * 0 - 1)) == pytest.approx(64 * 0.25)
+    with pytest.raises(ConfigError, match="pretrain_loss"):
+        _vade(pretrain_loss="l1")
+    with pytest.raises(ConfigError, match="pretrain_lr"):
+        _vade(pretrain_lr=0.0)
+
+
+def test_pretraining_uses_its_own_learning_rate_when_given(monkeypatch) -> None:
+    import genexp.models.vade as vade_module
+
+    seen = {}
+
+    def fake_fit(loss_fn, optimizer, x, batch_size, epochs, device):
+        seen["lr"] = optimizer.param_groups[0]["lr"]
+        return {"steps": 0}
+
+    monkeypatch.setattr(vade_module, "fit_loss", fake_fit)
+    monkeypatch.setattr(vade_module, "train_tensor", lambda trainer: torch.rand(4, 1, 8, 8))
+    for lr, want in ((None, 1e-3), (3e-4, 3e-4)):
+        model = _vade(pretrain_lr=lr)
+        monkeypatch.setattr(model, "labelled_codes", lambda: (torch.zeros(4, 2), None))
+        model._trainer = SimpleNamespace(datamodule=SimpleNamespace(batch_size=4))
+        model.pretrain()
+        assert seen["lr"] == pytest.approx(want)
+
+
 def test_stages_log_the_pretrained_and_initial_accuracy_and_copy_the_most_likely_gmm() -> None:
     torch.manual_seed(0)
     dm = DigitsDataModule(image_size=8, batch_size=64, value_range=(0.0, 1.0), seed=0)

@@ -83,7 +83,8 @@ def test_run_command_of_a_genexp_row_and_of_a_script_row(rep, tmp_path) -> None:
     cmd = rep.run_command(group, main, 2, tmp_path, {"model.max_iterations": 5})
     assert cmd[1:3] == ["-m", "genexp"]
     assert "experiment=mpcc_mnist_cpu" in cmd and "seed=2" in cmd and "model.max_iterations=5" in cmd
-    assert f"hydra.run.dir={tmp_path}" in cmd
+    assert f"hydra.run.dir={tmp_path}" in cmd and "num_threads=1" in cmd
+    assert "num_threads=2" in rep.run_command(group, main, 2, tmp_path, {}, threads=2)
     cmd = rep.run_command(group, kmeans, 1, tmp_path, {})
     assert cmd[1].endswith("kmeans_baseline.py")
     assert cmd[-4:] == ["--seeds", "1", "--json", str(tmp_path / "metrics.json")]
