@@ -123,12 +123,11 @@ class VaDE(StagedModel, VAE):
         """Stage 1's loss (batch mean) of reconstructing ``x`` from the posterior mean of its
         corrupted copy: the reconstruction NLL, or the squared error of the decoded mean with
         ``x`` and the decoded mean scaled to [0, 1] (summed over scalars)."""
-        out = self.decoder(self.encode(self.corrupt(x)))
+        z = self.encode(self.corrupt(x))
         if self.pretrain_loss_kind == "nll":
-            return self.nll(x, out).mean()
+            return self.nll(x, self.decoder(z)).mean()
         lo, hi = self.value_range if self.value_range is not None else (0.0, 1.0)
-        mean = torch.sigmoid(out) if self.likelihood == "bernoulli" else (out - lo) / (hi - lo)
-        return (mean - (x - lo) / (hi - lo)).pow(2).flatten(1).sum(dim=1).mean()
+        return ((self.decode(z) - x) / (hi - lo)).pow(2).flatten(1).sum(dim=1).mean()
 
     def pretrain(self) -> dict[str, Any]:
         """Stage 1: the autoencoder pretraining loop; returns its first/last epoch losses and the
